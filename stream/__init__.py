@@ -1,0 +1,1 @@
+"""supportpulse: live customer-support health from ticket events in Kafka to Prometheus."""

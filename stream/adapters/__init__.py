@@ -1,0 +1,1 @@
+"""Boundary adapters: schema validation, codecs, the Prometheus exporter (no Faust here)."""

@@ -1,0 +1,1 @@
+"""Pure domain core: ticket facts, windows, aggregates. Stdlib only; time is always an argument."""

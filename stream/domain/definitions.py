@@ -1,0 +1,52 @@
+"""Metric definitions shared by the aggregates and the exporter: names, buckets, defaults."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Histogram bucket upper bounds (seconds). They follow the targets support teams set:
+# first replies are promised in minutes to a day, resolutions in hours to weeks, and one
+# interaction's handle time runs from half a minute to an hour.
+FIRST_REPLY_BUCKETS_S: Final = (
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0,
+)  # fmt: skip
+RESOLUTION_BUCKETS_S: Final = (
+    300.0, 1800.0, 3600.0, 14400.0, 28800.0, 86400.0, 172800.0, 432000.0, 604800.0,
+    1209600.0, 2592000.0,
+)  # fmt: skip
+HANDLE_BUCKETS_S: Final = (
+    30.0, 60.0, 120.0, 180.0, 300.0, 480.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
+)  # fmt: skip
+
+HISTOGRAM_BUCKETS: Final = {
+    "first_reply": FIRST_REPLY_BUCKETS_S,
+    "resolution": RESOLUTION_BUCKETS_S,
+    "handle": HANDLE_BUCKETS_S,
+}
+
+# Windowed measures, by the suffix of their exported `support_window_*` gauge.
+WINDOW_METRICS: Final = (
+    "created_tickets",
+    "solved_tickets",
+    "reopened_tickets",
+    "first_reply_seconds_sum",
+    "first_reply_seconds_count",
+    "resolution_seconds_sum",
+    "resolution_seconds_count",
+    "fcr_tickets",
+    "fcr_eligible_tickets",
+    "csat_satisfied",
+    "csat_responses",
+    "csat_score_sum",
+    "nps_promoters",
+    "nps_detractors",
+    "nps_responses",
+    "severity_sum",
+)
+# Windowed measures that are also labelled by channel.
+CHANNEL_WINDOW_METRICS: Final = ("handle_seconds_sum", "interactions")
+
+DEFAULT_BACKLOG_AGE_S: Final = 24 * 3600.0
+DEFAULT_MAX_QUEUES: Final = 500
+DEFAULT_ORPHAN_TIMEOUT_S: Final = 600.0
+DEFAULT_MAX_FUTURE_SKEW_S: Final = 300.0

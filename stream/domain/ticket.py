@@ -1,0 +1,234 @@
+"""A ticket's state and how one event changes it: dedupe, hold, apply, close, derive delta.
+
+``apply`` mutates the state in place (it is owned by one partition's processor) and returns
+an :class:`Outcome` that says what the aggregates, counters and dead-letter topic must do.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from stream.domain import vocabulary as v
+from stream.domain.facts import (
+    ContribKey,
+    CounterKey,
+    Facts,
+    Observation,
+    contribution_delta,
+    derive,
+)
+from stream.domain.records import TicketEvent
+
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+HELD = "held"
+# Already accounted: a second copy of a re-keyed message whose first copy was processed.
+ACCOUNTED = "accounted"
+DEAD_LETTER = "dead_letter"
+
+TICKET_CLOSED = "ticket_closed"
+UNKNOWN_TICKET = "unknown_ticket"
+
+
+@dataclass(slots=True, frozen=True)
+class DeadLetter:
+    """An event that cannot be applied, with its original bytes."""
+
+    raw: bytes
+    reason: str
+    detail: str
+    src: str
+
+
+@dataclass(slots=True)
+class HeldEvent:
+    """An event waiting for its ticket's ``ticket.created``."""
+
+    event: TicketEvent
+    raw: bytes
+    arrived_wall_s: float
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What applying one message did, for the processor to act on.
+
+    ``status`` classifies the message itself; ``applied`` also counts held events released
+    by a late ``ticket.created``.
+    """
+
+    status: str
+    applied: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    delta: dict[ContribKey, float] = field(default_factory=dict)
+    new_counts: list[CounterKey] = field(default_factory=list)
+    new_observations: list[Observation] = field(default_factory=list)
+    released: int = 0
+    was_open: tuple[str, str, float] | None = None
+    now_open: tuple[str, str, float] | None = None
+
+
+@dataclass(slots=True)
+class TicketState:
+    """Everything kept about one ticket; the facts are derived, never stored."""
+
+    ticket_id: str
+    partition: int
+    events: list[TicketEvent] = field(default_factory=list)
+    held: list[HeldEvent] = field(default_factory=list)
+    seq: int = 0
+    counted: dict[str, CounterKey] = field(default_factory=dict)
+    observed: dict[str, Observation] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
+    _ids: dict[str, TicketEvent] = field(default_factory=dict)
+
+    @property
+    def open_info(self) -> tuple[str, str, float] | None:
+        """(queue, priority, created_at) while the ticket is unsolved, else None."""
+        f = self.facts
+        if f.unsolved and f.created_at is not None:
+            return (f.queue, f.priority, f.created_at)
+        return None
+
+    @property
+    def last_event_s(self) -> float:
+        """Event time of the latest event (for retention)."""
+        return max((e.t for e in self.events), default=0.0)
+
+    def find(self, event_id: str) -> TicketEvent | None:
+        """The stored (applied or held) event with this id, if any."""
+        found = self._ids.get(event_id)
+        if found is not None:
+            return found
+        return next((h.event for h in self.held if h.event.event_id == event_id), None)
+
+    def apply(
+        self,
+        event: dict[str, Any],
+        *,
+        t: float,
+        raw: bytes,
+        src: str,
+        via: str,
+        now_wall_s: float,
+        fcr_reopen_window_s: float,
+    ) -> Outcome:
+        """Apply one validated event of this ticket."""
+        existing = self.find(event["event_id"])
+        if existing is not None:
+            if existing.via == via:
+                # The same message again: its state write survived a crash that its
+                # accounting did not, so it is counted now (once), with any held events
+                # it released.
+                if event["event_id"] not in self._ids:
+                    return Outcome(HELD)
+                released = int(existing.f.get("_released", 0))
+                return Outcome(APPLIED, applied=1 + released, released=released)
+            if existing.src == src:
+                return Outcome(ACCOUNTED)
+            return Outcome(DUPLICATE)
+        self.seq += 1
+        rec = TicketEvent.from_event(event, t=t, seq=self.seq, src=src, via=via)
+        if self.facts.created_at is None and rec.type != v.TICKET_CREATED:
+            self.held.append(HeldEvent(rec, raw, now_wall_s))
+            return Outcome(HELD)
+        to_add = [(rec, raw)]
+        if rec.type == v.TICKET_CREATED and self.held:
+            to_add.extend((h.event, h.raw) for h in self.held)
+            rec.f["_released"] = len(self.held)
+            self.held.clear()
+        return self._insert(to_add, fcr_reopen_window_s)
+
+    def _insert(self, items: list[tuple[TicketEvent, bytes]], fcr_window_s: float) -> Outcome:
+        old = self.facts
+        was_open = self.open_info
+        for rec, _ in items:
+            bisect.insort(self.events, rec, key=lambda e: e.order)
+            self._ids[rec.event_id] = rec
+        new = derive(self.events, fcr_reopen_window_s=fcr_window_s)
+        outcome = Outcome(APPLIED)
+        for i, (rec, raw) in enumerate(items):
+            if rec.event_id in new.after_close and rec.event_id not in old.after_close:
+                # Ordered after the close: it never becomes part of the ticket.
+                self.events.remove(rec)
+                del self._ids[rec.event_id]
+                new.after_close.discard(rec.event_id)
+                outcome.dead_letters.append(
+                    DeadLetter(
+                        raw,
+                        TICKET_CLOSED,
+                        f"event ordered after the ticket closed: "
+                        f"{rec.type} of ticket {self.ticket_id!r}",
+                        rec.src,
+                    )
+                )
+                if i == 0:
+                    outcome.status = DEAD_LETTER
+            else:
+                outcome.applied += 1
+        outcome.released = len(items) - 1
+        self.facts = new
+        outcome.delta = contribution_delta(old.contrib, new.contrib)
+        for fact_id, key in new.counted.items():
+            if fact_id not in self.counted:
+                self.counted[fact_id] = key
+                outcome.new_counts.append(key)
+        for obs_id, obs in new.observations.items():
+            if obs_id not in self.observed:
+                self.observed[obs_id] = obs
+                outcome.new_observations.append(obs)
+        outcome.was_open, outcome.now_open = was_open, self.open_info
+        return outcome
+
+    def expire_held(self, now_wall_s: float, orphan_timeout_s: float) -> list[DeadLetter]:
+        """Dead-letter held events whose ``ticket.created`` did not come in time."""
+        expired = [h for h in self.held if now_wall_s - h.arrived_wall_s >= orphan_timeout_s]
+        if not expired:
+            return []
+        self.held = [h for h in self.held if h not in expired]
+        return [
+            DeadLetter(
+                h.raw,
+                UNKNOWN_TICKET,
+                f"no ticket.created for ticket {self.ticket_id!r} within "
+                f"{orphan_timeout_s:g}s of wall-clock time",
+                h.event.src,
+            )
+            for h in expired
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for the changelog (facts are derived again on load)."""
+        return {
+            "id": self.ticket_id,
+            "p": self.partition,
+            "n": self.seq,
+            "e": [e.to_list() for e in self.events],
+            "h": [[h.event.to_list(), h.raw.decode(), h.arrived_wall_s] for h in self.held],
+            "c": {k: list(key) for k, key in self.counted.items()},
+            "o": {k: [m, list(labels), val] for k, (m, labels, val) in self.observed.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, fcr_reopen_window_s: float) -> TicketState:
+        """Rebuild a state from :meth:`to_dict` output and derive its facts."""
+        events = [TicketEvent.from_list(e) for e in data["e"]]
+        state = cls(
+            ticket_id=data["id"],
+            partition=int(data["p"]),
+            events=events,
+            held=[
+                HeldEvent(TicketEvent.from_list(e), raw.encode(), float(ts))
+                for e, raw, ts in data["h"]
+            ],
+            seq=int(data["n"]),
+            counted={k: tuple(key) for k, key in data["c"].items()},
+            observed={
+                k: (m, tuple(labels), float(val)) for k, (m, labels, val) in data["o"].items()
+            },
+        )
+        state._ids = {e.event_id: e for e in events}
+        state.facts = derive(events, fcr_reopen_window_s=fcr_reopen_window_s)
+        return state

@@ -1,0 +1,1 @@
+"""Message processing without Faust: route, decode, apply, account; effects for the wiring."""

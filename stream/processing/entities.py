@@ -1,0 +1,106 @@
+"""The small entities kept beside tickets: per-partition accounting, lone NPS responses, agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class PartitionRecord:
+    """Accounting of one partition, persisted with its tickets.
+
+    It is written after the ticket states of each batch, in the same changelog partition,
+    so after a crash the recovered record never claims more than the recovered tickets
+    hold: messages past ``offsets`` are processed again and counted once.
+    """
+
+    partition: int
+    consumed: int = 0
+    applied: int = 0
+    duplicate: int = 0
+    dead_lettered: dict[str, int] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)
+    stream_time_s: float = 0.0
+    last_event_s: float = 0.0
+    queue_overflow: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for the changelog."""
+        return {
+            "k": "partition",
+            "p": self.partition,
+            "consumed": self.consumed,
+            "applied": self.applied,
+            "duplicate": self.duplicate,
+            "dead_lettered": self.dead_lettered,
+            "offsets": self.offsets,
+            "stream_time_s": self.stream_time_s,
+            "last_event_s": self.last_event_s,
+            "queue_overflow": self.queue_overflow,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PartitionRecord:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            partition=int(data["p"]),
+            consumed=int(data["consumed"]),
+            applied=int(data["applied"]),
+            duplicate=int(data["duplicate"]),
+            dead_lettered={k: int(n) for k, n in data["dead_lettered"].items()},
+            offsets={k: int(n) for k, n in data["offsets"].items()},
+            stream_time_s=float(data["stream_time_s"]),
+            last_event_s=float(data["last_event_s"]),
+            queue_overflow=int(data.get("queue_overflow", 0)),
+        )
+
+
+@dataclass(slots=True)
+class LoneNps:
+    """An NPS response that names no ticket, kept so a redelivery is recognised."""
+
+    partition: int
+    t: float
+    score: int
+    queue: str
+    src: str
+    via: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for the changelog."""
+        return {"k": "nps", "p": self.partition, "t": self.t, "score": self.score,
+                "queue": self.queue, "src": self.src, "via": self.via}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoneNps:
+        """Inverse of :meth:`to_dict`."""
+        return cls(int(data["p"]), float(data["t"]), int(data["score"]), data["queue"],
+                   data["src"], data["via"])  # fmt: skip
+
+
+# How many recent presence event ids an agent remembers to recognise duplicates.
+PRESENCE_RECENT_IDS = 32
+
+
+@dataclass(slots=True)
+class AgentPresence:
+    """An agent's latest presence (by event time); the input of live staffing."""
+
+    partition: int
+    agent: str
+    status: str = "offline"
+    queues: list[str] = field(default_factory=list)
+    t: float = 0.0
+    recent: dict[str, str] = field(default_factory=dict)  # event_id -> via
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for the changelog."""
+        return {"k": "agent", "p": self.partition, "agent": self.agent, "status": self.status,
+                "queues": self.queues, "t": self.t, "recent": self.recent}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgentPresence:
+        """Inverse of :meth:`to_dict`."""
+        return cls(int(data["p"]), data["agent"], data["status"], list(data["queues"]),
+                   float(data["t"]), dict(data["recent"]))  # fmt: skip

@@ -1,0 +1,426 @@
+"""The message processor: route, decode, apply to entity state, account, emit effects.
+
+It holds no Faust objects: the wiring feeds it Kafka messages and executes the effects
+(changelog writes, dead letters, re-key forwards). Kept synchronous so a batch is applied
+without interleaving with timers or scrapes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stream.adapters.codec import Decoded, Rejected, decode
+from stream.domain import vocabulary as v
+from stream.domain.aggregates import PartitionAggregates
+from stream.domain.definitions import (
+    DEFAULT_BACKLOG_AGE_S,
+    DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_QUEUES,
+    DEFAULT_ORPHAN_TIMEOUT_S,
+)
+from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S, nps_contribution
+from stream.domain.queue_cap import QueueCap
+from stream.domain.ticket import (
+    ACCOUNTED,
+    DUPLICATE,
+    DeadLetter,
+    Outcome,
+    TicketState,
+)
+from stream.processing.entities import (
+    PRESENCE_RECENT_IDS,
+    AgentPresence,
+    LoneNps,
+    PartitionRecord,
+)
+from stream.processing.routing import partition_for
+
+log = logging.getLogger(__name__)
+
+SRC_HEADER = "sp-src"
+REASON_HEADER = "sp-reason"
+DETAIL_HEADER = "sp-detail"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    """What the processor needs to know; built from the worker settings."""
+
+    input_topic: str
+    partitions: int
+    fcr_reopen_window_s: float = DEFAULT_FCR_REOPEN_WINDOW_S
+    orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S
+    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
+    max_message_bytes: int = 65536
+    default_backlog_age_s: float = DEFAULT_BACKLOG_AGE_S
+    max_queues: int = DEFAULT_MAX_QUEUES
+
+    @property
+    def rekey_topic(self) -> str:
+        """Internal topic of messages moved to the partition of their ticket."""
+        return f"{self.input_topic}.rekeyed"
+
+    @property
+    def dlq_topic(self) -> str:
+        """Dead-letter topic."""
+        return f"{self.input_topic}.dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One consumed Kafka message."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def coords(self) -> str:
+        """``topic[partition]@offset``, as every log line names a message."""
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """A message to re-publish on the re-key topic, in its ticket's partition."""
+
+    partition: int
+    key: bytes
+    value: bytes
+    src: str
+
+
+@dataclass(slots=True)
+class Effects:
+    """What the wiring must do after a batch: write, dead-letter, forward."""
+
+    writes: dict[tuple[int, str], dict[str, Any] | None] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    forwards: list[Forward] = field(default_factory=list)
+
+
+def ticket_key(ticket_id: str) -> str:
+    """Table key of a ticket (prefixed so ids never collide with other entities)."""
+    return f"t:{ticket_id}"
+
+
+def record_key(partition: int) -> str:
+    """Table key of a partition's accounting record."""
+    return f"~p:{partition}"
+
+
+class Processor:
+    """Applies messages of the partitions this worker owns."""
+
+    def __init__(self, config: ProcessorConfig, store: MutableMapping[str, Any]) -> None:
+        self.config = config
+        self.store = store
+        self.cap = QueueCap(config.max_queues)
+        self.aggregates: dict[int, PartitionAggregates] = {}
+        self.records: dict[int, PartitionRecord] = {}
+        self.held: dict[int, set[str]] = {}
+        self.agents: dict[int, dict[str, AgentPresence]] = {}
+        self._effects = Effects()
+        self._dirty: set[int] = set()
+
+    # -- ownership ---------------------------------------------------------------------
+
+    @property
+    def owned(self) -> list[int]:
+        """Input partitions this worker owns now."""
+        return sorted(self.aggregates)
+
+    def assign(self, partitions: Iterable[int]) -> None:
+        """Take ownership: rebuild aggregates of new partitions from the recovered store."""
+        new = set(partitions) - set(self.aggregates)
+        for p in new:
+            self.aggregates[p] = PartitionAggregates(cap=self.cap)
+            self.held[p] = set()
+            self.agents[p] = {}
+            rec = self.store.get(record_key(p))
+            self.records[p] = (
+                PartitionRecord.from_dict(rec) if isinstance(rec, dict)
+                else rec if isinstance(rec, PartitionRecord) else PartitionRecord(p)
+            )  # fmt: skip
+        if new:
+            self._rebuild(new)
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Drop what belongs to partitions another worker now owns."""
+        for p in partitions:
+            self.aggregates.pop(p, None)
+            self.records.pop(p, None)
+            self.held.pop(p, None)
+            self.agents.pop(p, None)
+
+    def _rebuild(self, partitions: set[int]) -> None:
+        tickets: dict[int, list[TicketState]] = {p: [] for p in partitions}
+        nps: dict[int, list[LoneNps]] = {p: [] for p in partitions}
+        for key in list(self.store.keys()):
+            value = self.store[key]
+            p = value.partition if not isinstance(value, dict) else int(value.get("p", -1))
+            if p not in partitions:
+                continue
+            entity = self._load(key, value)
+            if isinstance(entity, TicketState):
+                tickets[p].append(entity)
+                if entity.held:
+                    self.held[p].add(key)
+            elif isinstance(entity, LoneNps):
+                nps[p].append(entity)
+            elif isinstance(entity, AgentPresence):
+                self.agents[p][entity.agent] = entity
+        for p in partitions:
+            ts = tickets[p]
+            contribs = [t.facts.contrib for t in ts]
+            contribs += [nps_contribution(n.queue, n.t, n.score) for n in nps[p]]
+            self.aggregates[p].rebuild(
+                contribs,
+                [t.counted.values() for t in ts],
+                [t.observed.values() for t in ts],
+                [(t.ticket_id, info) for t in ts if (info := t.open_info) is not None],
+            )
+            log.info(
+                "partition %d rebuilt: %d tickets, %d held, %d lone NPS, %d agents",
+                p, len(ts), len(self.held[p]), len(nps[p]), len(self.agents[p]),
+            )  # fmt: skip
+
+    def _load(self, key: str, value: Any) -> Any:
+        """The entity object of a store value, converting recovered dicts once."""
+        if not isinstance(value, dict):
+            return value
+        kind = value.get("k")
+        entity: Any
+        if kind == "partition":
+            entity = PartitionRecord.from_dict(value)
+        elif kind == "nps":
+            entity = LoneNps.from_dict(value)
+        elif kind == "agent":
+            entity = AgentPresence.from_dict(value)
+        else:
+            entity = TicketState.from_dict(
+                value, fcr_reopen_window_s=self.config.fcr_reopen_window_s
+            )
+        self.store[key] = entity
+        return entity
+
+    # -- processing --------------------------------------------------------------------
+
+    def take_effects(self) -> Effects:
+        """Effects since the last call; partition records are written last (see record)."""
+        for p in self._dirty:
+            if p in self.records:
+                self._write(p, record_key(p), self.records[p])
+        self._dirty.clear()
+        effects, self._effects = self._effects, Effects()
+        return effects
+
+    def handle(self, msg: Message, now_wall_s: float) -> None:
+        """Process one message of an owned partition."""
+        rec = self.records.get(msg.partition)
+        if rec is None:
+            log.warning("message of a partition not owned, skipped: %s", msg.coords)
+            return
+        if msg.offset <= rec.offsets.get(msg.topic, -1):
+            return  # already fully accounted before a restart
+        rec.offsets[msg.topic] = msg.offset
+        self._dirty.add(msg.partition)
+        from_input = msg.topic == self.config.input_topic
+        if from_input:
+            rec.consumed += 1
+        src = msg.coords if from_input else msg.headers.get(SRC_HEADER, b"").decode()
+        result = decode(
+            msg.value,
+            now_s=now_wall_s,
+            max_bytes=self.config.max_message_bytes,
+            max_future_skew_s=self.config.max_future_skew_s,
+        )
+        if isinstance(result, Rejected):
+            self._dead_letter(rec, DeadLetter(msg.value, result.reason, result.detail, src))
+            return
+        event = result.event
+        entity_key = self._entity_key(event)
+        target = partition_for(entity_key, self.config.partitions)
+        if from_input and target != msg.partition:
+            self._effects.forwards.append(Forward(target, entity_key.encode(), msg.value, src))
+            return
+        if result.occurred_at_s > rec.stream_time_s:
+            rec.stream_time_s = result.occurred_at_s
+        self._apply(rec, msg, result, src, now_wall_s)
+
+    @staticmethod
+    def _entity_key(event: dict[str, Any]) -> str:
+        """The key that decides an event's partition (the ticket id where there is one)."""
+        ticket_id = event.get("ticket_id")
+        if ticket_id is not None:
+            return str(ticket_id)
+        if event["type"] == v.AGENT_PRESENCE:
+            return f"agent:{event['agent']}"
+        return f"nps:{event['event_id']}"
+
+    def _apply(
+        self, rec: PartitionRecord, msg: Message, result: Decoded, src: str, now_wall_s: float
+    ) -> None:
+        event = result.event
+        etype = event["type"]
+        if "queue" in event:
+            before = self.cap.overflow_events
+            self.cap.note_event(event["queue"])
+            rec.queue_overflow += self.cap.overflow_events - before
+        if event.get("ticket_id") is not None:
+            self._apply_ticket(rec, msg, result, src, now_wall_s)
+        elif etype == v.AGENT_PRESENCE:
+            self._apply_presence(rec, msg, result)
+        else:
+            self._apply_lone_nps(rec, msg, result, src)
+
+    def _apply_ticket(
+        self, rec: PartitionRecord, msg: Message, result: Decoded, src: str, now_wall_s: float
+    ) -> None:
+        p = msg.partition
+        key = ticket_key(str(result.event["ticket_id"]))
+        state = self.store.get(key)
+        if state is None:
+            state = TicketState(str(result.event["ticket_id"]), p)
+        elif isinstance(state, dict):
+            state = self._load(key, state)
+        outcome = state.apply(
+            result.event,
+            t=result.occurred_at_s,
+            raw=msg.value,
+            src=src,
+            via=msg.coords,
+            now_wall_s=now_wall_s,
+            fcr_reopen_window_s=self.config.fcr_reopen_window_s,
+        )
+        self._account(rec, outcome, result.occurred_at_s)
+        agg = self.aggregates[p]
+        agg.apply_delta(outcome.delta)
+        for ckey in outcome.new_counts:
+            agg.count(ckey)
+        for obs in outcome.new_observations:
+            agg.observe(obs)
+        if outcome.was_open != outcome.now_open:
+            agg.set_open(state.ticket_id, outcome.now_open)
+        if state.held:
+            self.held[p].add(key)
+        else:
+            self.held[p].discard(key)
+        if outcome.status not in (DUPLICATE, ACCOUNTED):
+            self._write(p, key, state)
+
+    def _account(self, rec: PartitionRecord, outcome: Outcome, t: float) -> None:
+        if outcome.status == DUPLICATE:
+            rec.duplicate += 1
+        rec.applied += outcome.applied
+        if outcome.applied and t > rec.last_event_s:
+            rec.last_event_s = t
+        for dl in outcome.dead_letters:
+            self._dead_letter(rec, dl)
+
+    def _apply_presence(self, rec: PartitionRecord, msg: Message, result: Decoded) -> None:
+        event = result.event
+        p = msg.partition
+        key = f"a:{event['agent']}"
+        state = self.store.get(key)
+        if isinstance(state, dict):
+            state = self._load(key, state)
+        if state is None:
+            state = AgentPresence(p, str(event["agent"]))
+        event_id = event["event_id"]
+        seen_via = state.recent.get(event_id)
+        if seen_via is not None:
+            if seen_via == msg.coords:
+                rec.applied += 1
+            else:
+                rec.duplicate += 1
+            return
+        if result.occurred_at_s >= state.t:  # latest presence by event time wins
+            state.status = str(event["status"])
+            state.queues = [str(q) for q in event.get("queues", [])]
+            state.t = result.occurred_at_s
+        state.recent[event_id] = msg.coords
+        while len(state.recent) > PRESENCE_RECENT_IDS:
+            del state.recent[next(iter(state.recent))]
+        self.agents[p][state.agent] = state
+        rec.applied += 1
+        rec.last_event_s = max(rec.last_event_s, result.occurred_at_s)
+        self._write(p, key, state)
+
+    def _apply_lone_nps(
+        self, rec: PartitionRecord, msg: Message, result: Decoded, src: str
+    ) -> None:
+        event = result.event
+        p = msg.partition
+        key = f"n:{event['event_id']}"
+        existing = self.store.get(key)
+        if isinstance(existing, dict):
+            existing = self._load(key, existing)
+        if isinstance(existing, LoneNps):
+            if existing.via == msg.coords:
+                rec.applied += 1
+            elif existing.src != src:
+                rec.duplicate += 1
+            return
+        nps = LoneNps(p, result.occurred_at_s, int(event["score"]), str(event["queue"]), src,
+                      msg.coords)  # fmt: skip
+        self.aggregates[p].apply_delta(nps_contribution(nps.queue, nps.t, nps.score))
+        rec.applied += 1
+        rec.last_event_s = max(rec.last_event_s, nps.t)
+        self._write(p, key, nps)
+
+    def _dead_letter(self, rec: PartitionRecord, dl: DeadLetter) -> None:
+        rec.dead_lettered[dl.reason] = rec.dead_lettered.get(dl.reason, 0) + 1
+        self._dirty.add(rec.partition)
+        self._effects.dead_letters.append(dl)
+        log.warning("dead-lettered %s: %s: %s", dl.src, dl.reason, dl.detail)
+
+    def _write(self, partition: int, key: str, value: Any) -> None:
+        self.store[key] = value
+        self._effects.writes[(partition, key)] = value.to_dict()
+
+    # -- time-driven work --------------------------------------------------------------
+
+    def expire_orphans(self, now_wall_s: float) -> None:
+        """Dead-letter held events whose ``ticket.created`` never came (wall-clock timeout)."""
+        for p, keys in self.held.items():
+            rec = self.records[p]
+            for key in list(keys):
+                state = self.store.get(key)
+                if not isinstance(state, TicketState):
+                    keys.discard(key)
+                    continue
+                expired = state.expire_held(now_wall_s, self.config.orphan_timeout_s)
+                for dl in expired:
+                    self._dead_letter(rec, dl)
+                if expired:
+                    self._write(p, key, state)
+                if not state.held:
+                    keys.discard(key)
+
+    def expire_windows(self, now_s: float) -> None:
+        """Drop window buckets past retention."""
+        for agg in self.aggregates.values():
+            agg.expire(now_s)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def stream_time_s(self) -> float:
+        """Highest event time seen on the owned partitions (the event-mode clock)."""
+        return max((r.stream_time_s for r in self.records.values()), default=0.0)
+
+    def held_events(self) -> int:
+        """Events waiting for their ticket's creation, on the owned partitions."""
+        total = 0
+        for keys in self.held.values():
+            for key in keys:
+                state = self.store.get(key)
+                if isinstance(state, TicketState):
+                    total += len(state.held)
+        return total

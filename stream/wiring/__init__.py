@@ -1,0 +1,1 @@
+"""Faust wiring: app factory, topics, tables, agents, timers and web views."""
