@@ -1,0 +1,176 @@
+"""Prometheus exposition of a :class:`Snapshot`, computed at scrape time by a custom collector.
+
+Nothing is updated per event: a scrape sums the owned partitions once, so /metrics costs
+nothing on the hot path and always agrees with /api/summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from stream.domain.definitions import CHANNEL_WINDOW_METRICS, HISTOGRAM_BUCKETS
+from stream.processing.snapshot import Snapshot
+
+Metric = GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily
+
+_COUNTERS = {
+    "created": ("support_tickets_created", "Tickets created.", ["queue", "priority", "channel"]),
+    "solved": ("support_tickets_solved", "Transitions into solved.",
+               ["queue", "priority", "channel"]),
+    "reopened": ("support_tickets_reopened", "Reopens (solved -> unsolved).",
+                 ["queue", "priority"]),
+}  # fmt: skip
+_HISTOGRAMS = {
+    "first_reply": ("support_first_reply_seconds",
+                    "First reply time: first agent public reply - created.", ["queue", "priority"]),
+    "resolution": ("support_resolution_seconds",
+                   "Time to resolution: first solve - created.", ["queue", "priority"]),
+    "handle": ("support_handle_time_seconds",
+               "Handle time of one interaction: talk + hold + wrap.", ["queue", "channel"]),
+}  # fmt: skip
+_WINDOW_HELP = {
+    "created_tickets": "Tickets created in the trailing window.",
+    "solved_tickets": "Transitions into solved in the trailing window.",
+    "reopened_tickets": "Reopens in the trailing window.",
+    "first_reply_seconds_sum": "Sum of first reply times of replies in the window.",
+    "first_reply_seconds_count": "First replies in the window.",
+    "resolution_seconds_sum": "Sum of times to first resolution of tickets first solved in it.",
+    "resolution_seconds_count": "Tickets first solved in the window.",
+    "handle_seconds_sum": "Sum of handle time (talk + hold + wrap) of interactions in it.",
+    "interactions": "Interactions completed in the window.",
+    "fcr_tickets": "First-contact resolutions: eligible, one touch, no reopen within 7 days.",
+    "fcr_eligible_tickets": "Tickets first solved in the window with at least one agent touch.",
+    "csat_satisfied": "CSAT ratings of 4 or 5 (latest rating per ticket) in the window.",
+    "csat_responses": "CSAT ratings (latest per ticket) in the window.",
+    "csat_score_sum": "Sum of CSAT scores (latest per ticket) in the window.",
+    "nps_promoters": "NPS responses scoring 9-10 in the window.",
+    "nps_detractors": "NPS responses scoring 0-6 in the window.",
+    "nps_responses": "NPS responses in the window.",
+    "severity_sum": "Severity (low=1 .. urgent=4) summed over tickets created in the window.",
+}
+
+
+class SupportCollector(Collector):
+    """Exports every supportpulse metric from a snapshot taken at scrape time."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        """Build the metric families of one scrape."""
+        snap = self._snapshot()
+        yield from _levels(snap)
+        yield from _counters(snap)
+        yield from _histograms(snap)
+        yield from _windows(snap)
+        yield from _pipeline(snap)
+
+
+def _levels(snap: Snapshot) -> Iterator[Metric]:
+    unsolved = GaugeMetricFamily("support_tickets_unsolved",
+                                 "Tickets in an unsolved status (new, open, pending, on_hold).",
+                                 labels=["queue", "priority", "status"])  # fmt: skip
+    unassigned = GaugeMetricFamily("support_tickets_unassigned",
+                                   "Unsolved tickets with no assignee.",
+                                   labels=["queue", "priority"])  # fmt: skip
+    for (metric, queue, priority, status), val in sorted(snap.level.items()):
+        if metric == "tickets_unsolved":
+            unsolved.add_metric([queue, priority, status], val)
+        else:
+            unassigned.add_metric([queue, priority], val)
+    backlog = GaugeMetricFamily("support_backlog_tickets",
+                                "Unsolved tickets older than the ideal resolution window.",
+                                labels=["queue", "priority"])  # fmt: skip
+    for (queue, priority), n in sorted(snap.backlog.items()):
+        backlog.add_metric([queue, priority], n)
+    oldest = GaugeMetricFamily("support_oldest_unsolved_age_seconds",
+                               "Processing clock - created_at of the oldest unsolved ticket.",
+                               labels=["queue"])  # fmt: skip
+    for queue, age in sorted(snap.oldest_age_s.items()):
+        oldest.add_metric([queue], age)
+    yield from (unsolved, unassigned, backlog, oldest)
+
+
+def _counters(snap: Snapshot) -> Iterator[Metric]:
+    families = {name: CounterMetricFamily(prom, doc, labels=labels)
+                for name, (prom, doc, labels) in _COUNTERS.items()}  # fmt: skip
+    for key, n in sorted(snap.counters.items()):
+        families[key[0]].add_metric(list(key[1:]), n)
+    yield from families.values()
+
+
+def _histograms(snap: Snapshot) -> Iterator[Metric]:
+    families = {name: HistogramMetricFamily(prom, doc, labels=labels)
+                for name, (prom, doc, labels) in _HISTOGRAMS.items()}  # fmt: skip
+    for (metric, labels), hist in sorted(snap.histograms.items()):
+        bounds = HISTOGRAM_BUCKETS[metric]
+        cumulative, running = [], 0
+        for bound, n in zip((*bounds, float("inf")), hist.counts, strict=True):
+            running += n
+            cumulative.append((_le(bound), running))
+        families[metric].add_metric(list(labels), cumulative, hist.total)
+    yield from families.values()
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+def _windows(snap: Snapshot) -> Iterator[Metric]:
+    families: dict[str, GaugeMetricFamily] = {}
+    for (metric, queue, channel, window), val in sorted(snap.windows.items()):
+        family = families.get(metric)
+        with_channel = metric in CHANNEL_WINDOW_METRICS
+        if family is None:
+            labels = ["queue", "channel", "window"] if with_channel else ["queue", "window"]
+            family = families[metric] = GaugeMetricFamily(
+                f"support_window_{metric}", _WINDOW_HELP[metric], labels=labels
+            )
+        family.add_metric([queue, channel, window] if with_channel else [queue, window], val)
+    yield from families.values()
+
+
+def _pipeline(snap: Snapshot) -> Iterator[Metric]:
+    yield CounterMetricFamily("support_events_consumed", "Messages consumed from the input topic.",
+                              value=snap.consumed)  # fmt: skip
+    yield CounterMetricFamily("support_events_applied", "Events applied to ticket state.",
+                              value=snap.applied)  # fmt: skip
+    yield CounterMetricFamily("support_events_duplicate", "Events ignored as duplicates.",
+                              value=snap.duplicate)  # fmt: skip
+    dead = CounterMetricFamily(
+        "support_events_dead_lettered", "Messages sent to the dead-letter topic.", labels=["reason"]
+    )
+    for reason, n in sorted(snap.dead_lettered.items()):
+        dead.add_metric([reason], n)
+    yield dead
+    yield GaugeMetricFamily("support_events_held",
+                            "Events held until their ticket.created arrives (not yet applied).",
+                            value=snap.held)  # fmt: skip
+    yield GaugeMetricFamily(
+        "support_last_event_timestamp_seconds",
+        "occurred_at of the latest applied event.",
+        value=snap.last_event_s,
+    )
+    yield GaugeMetricFamily("support_processing_clock_seconds",
+                            "The processing clock: wall time, or stream time in event mode.",
+                            value=snap.now_s)  # fmt: skip
+    yield CounterMetricFamily("support_queue_overflow",
+                              "Events naming a queue beyond max_queues (exported as other).",
+                              value=snap.queue_overflow)  # fmt: skip
+    yield GaugeMetricFamily(
+        "support_owned_partitions", "Input partitions this worker owns.", value=len(snap.partitions)
+    )
+
+
+def build_registry(snapshot: Callable[[], Snapshot]) -> CollectorRegistry:
+    """A fresh registry holding only the supportpulse collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SupportCollector(snapshot))
+    return registry

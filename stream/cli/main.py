@@ -1,0 +1,149 @@
+"""The `supportpulse` command: broker, worker, replay, simulate, validate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_TOPIC = "support.ticket-events"
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    speed = float(value)
+    if speed <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0 or 'max'")
+    return speed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the docs test of the README's CLI section)."""
+    parser = argparse.ArgumentParser(
+        prog="supportpulse", description="Live customer-support health from ticket events."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("broker", help="embedded Kafka-compatible broker (memory only)")
+    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: free)")
+
+    p = sub.add_parser("worker", help="the stream processor (Faust worker)")
+    p.add_argument("--broker", required=True, help="kafka://host:port[,host:port]")
+    p.add_argument("--web-port", type=int, default=6066)
+    p.add_argument("--web-host", default="127.0.0.1")
+    p.add_argument(
+        "--clock",
+        choices=("wall", "event"),
+        default="wall",
+        help="processing clock: wall time (live) or stream time (replays)",
+    )
+    p.add_argument("--data-dir", type=Path, default=Path("./supportpulse-data"))
+    p.add_argument("--topic", default=DEFAULT_TOPIC, help="input topic")
+    p.add_argument(
+        "--partitions", type=int, default=4, help="partitions of topics created by the worker"
+    )
+    p.add_argument("--app-id", default="supportpulse", help="consumer group / table prefix")
+    p.add_argument("--loglevel", default="info")
+
+    p = sub.add_parser("replay", help="publish a JSON-lines file with its own timestamps")
+    p.add_argument("file", type=Path)
+    p.add_argument("--broker", required=True)
+    p.add_argument("--topic", default=DEFAULT_TOPIC)
+    p.add_argument("--speed", type=_speed, default=None, help="N x real time, or max")
+
+    p = sub.add_parser("simulate", help="realistic synthetic ticket traffic")
+    p.add_argument("--broker", help="publish live to this broker")
+    p.add_argument("--topic", default=DEFAULT_TOPIC)
+    p.add_argument("--rate", type=float, default=30.0, help="new tickets per minute")
+    p.add_argument("--duration", type=float, default=None, help="seconds (default: forever)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", type=Path, help="write a history to this JSON-lines file instead")
+
+    p = sub.add_parser("validate", help="check a JSON-lines file against the event schema")
+    p.add_argument("file", type=Path)
+
+    p = sub.add_parser("demo", help="embedded broker + worker + simulator, zero setup")
+    p.add_argument("--web-port", type=int, default=6066)
+    p.add_argument("--rate", type=float, default=60.0, help="new tickets per minute")
+    p.add_argument("--seed", type=int, default=1)
+    return parser  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `supportpulse` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    if args.command == "broker":
+        from stream.kafka.embedded import run_broker_foreground
+
+        return run_broker_foreground(args.port)
+    if args.command == "worker":
+        from stream.cli.worker_cmd import run_worker
+        from stream.wiring.settings import WorkerSettings
+
+        settings = WorkerSettings(
+            broker=args.broker, web_port=args.web_port, web_host=args.web_host,
+            clock=args.clock, data_dir=args.data_dir, input_topic=args.topic,
+            partitions=args.partitions, app_id=args.app_id,
+        )  # fmt: skip
+        return run_worker(settings, loglevel=args.loglevel)
+    if args.command == "replay":
+        from stream.kafka.replay import run_replay
+        from stream.kafka.urls import parse_broker_url
+
+        return run_replay(args.file, parse_broker_url(args.broker), args.topic, args.speed)
+    if args.command == "simulate":
+        return _simulate(args)
+    if args.command == "validate":
+        from stream.cli.validate_cmd import validate_file
+
+        return validate_file(args.file, sys.stdout)
+    if args.command == "demo":
+        from stream.cli.demo_cmd import run_demo
+
+        return run_demo(web_port=args.web_port, rate=args.rate, seed=args.seed)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from stream.cli.simulate_cmd import simulate_live, simulate_to_file
+
+    if args.out is not None:
+        duration = args.duration or 3600.0
+        n = simulate_to_file(
+            args.out,
+            seed=args.seed,
+            duration_s=duration,
+            tickets_per_minute=args.rate,
+            start_s=time.time() - duration,
+        )
+        print(f"wrote {n} events to {args.out}")
+        return 0
+    if not args.broker:
+        print("simulate: give --broker kafka://host:port or --out FILE", file=sys.stderr)
+        return 2
+    import orjson
+
+    from stream.kafka.publish import EventPublisher
+    from stream.kafka.urls import parse_broker_url
+
+    with EventPublisher(parse_broker_url(args.broker), args.topic) as publisher:
+
+        def send(event: dict[str, object]) -> None:
+            key = event.get("ticket_id")
+            publisher.publish(orjson.dumps(event), key=str(key).encode() if key else None,
+                              timestamp_ms=None)  # fmt: skip
+
+        n = simulate_live(send, seed=args.seed, tickets_per_minute=args.rate,
+                          duration_s=args.duration)  # fmt: skip
+    print(f"published {n} events")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""`supportpulse worker`: create the topics it needs, then run the Faust worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from stream.wiring.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+def prepare_topics(settings: WorkerSettings) -> WorkerSettings:
+    """Create the input, re-key and dead-letter topics; adopt an existing input's partitions.
+
+    Faust refuses a table whose changelog partition count differs from its source topic, so
+    every co-partitioned topic is created explicitly with the input topic's count.
+    """
+    from stream.kafka.topics import ensure_topics, partition_count
+
+    security = kafka_python_security(settings)
+    existing = partition_count(settings.bootstrap_servers, settings.input_topic, security=security)
+    if existing is not None and existing != settings.partitions:
+        log.info("input topic %s has %d partitions; using that", settings.input_topic, existing)
+        settings = settings.model_copy(update={"partitions": existing})
+    n = settings.partitions
+    ensure_topics(
+        settings.bootstrap_servers,
+        {settings.input_topic: n, f"{settings.input_topic}.rekeyed": n,
+         f"{settings.input_topic}.dlq": n},
+        security=security,
+    )  # fmt: skip
+    return settings
+
+
+def kafka_python_security(settings: WorkerSettings) -> dict[str, object]:
+    """SASL/TLS settings as kafka-python keyword arguments (empty for PLAINTEXT)."""
+    if settings.security_protocol == "PLAINTEXT":
+        return {}
+    opts: dict[str, object] = {"security_protocol": settings.security_protocol}
+    if settings.sasl_mechanism:
+        opts["sasl_mechanism"] = settings.sasl_mechanism
+    if settings.sasl_username:
+        opts["sasl_plain_username"] = settings.sasl_username
+    if settings.sasl_password:
+        opts["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    if settings.ssl_cafile:
+        opts["ssl_cafile"] = str(settings.ssl_cafile)
+    return opts
+
+
+def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
+    """Run a worker until SIGINT/SIGTERM."""
+    from faust.worker import Worker
+
+    from stream.wiring.app import create_app
+
+    settings = prepare_topics(settings)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    app, _runtime = create_app(settings)
+    log.info(
+        "worker %s: broker %s, input %s (%d partitions), clock %s, web http://%s:%d",
+        settings.app_id, settings.broker, settings.input_topic, settings.partitions,
+        settings.clock, settings.web_host, settings.web_port,
+    )  # fmt: skip
+    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,169 @@
+"""A consistent read of the owned partitions at one instant, shared by /metrics and /api/summary.
+
+Both surfaces sum the same snapshot, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from stream.domain.aggregates import HistogramState, PartitionAggregates
+from stream.domain.definitions import CHANNEL_WINDOW_METRICS, WINDOW_METRICS
+from stream.domain.windows import WINDOWS_SECONDS
+from stream.processing.entities import PartitionRecord
+
+DEAD_LETTER_REASONS = (
+    "invalid_json",
+    "schema_violation",
+    "unknown_type",
+    "too_large",
+    "future_timestamp",
+    "ticket_closed",
+    "unknown_ticket",
+)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Everything exported, keyed by label values."""
+
+    now_s: float
+    level: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    backlog: dict[tuple[str, str], int] = field(default_factory=dict)
+    oldest_age_s: dict[str, float] = field(default_factory=dict)
+    counters: dict[tuple[str, ...], int] = field(default_factory=dict)
+    histograms: dict[tuple[str, tuple[str, ...]], HistogramState] = field(default_factory=dict)
+    # (metric, queue, channel, window) -> value; channel is "" for queue-only metrics
+    windows: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
+    consumed: int = 0
+    applied: int = 0
+    duplicate: int = 0
+    dead_lettered: dict[str, int] = field(default_factory=dict)
+    held: int = 0
+    last_event_s: float = 0.0
+    queue_overflow: int = 0
+    partitions: list[int] = field(default_factory=list)
+
+    @property
+    def queues(self) -> list[str]:
+        """Every queue with any data."""
+        names = {k[1] for k in self.level} | {k[1] for k in self.windows}
+        names |= {k[1] for k in self.counters} | set(self.oldest_age_s)
+        return sorted(names)
+
+
+def take_snapshot(
+    aggregates: dict[int, PartitionAggregates],
+    records: dict[int, PartitionRecord],
+    *,
+    now_s: float,
+    backlog_age_s: float,
+    held: int,
+) -> Snapshot:
+    """Sum the owned partitions at processing time ``now_s``."""
+    snap = Snapshot(now_s=now_s, partitions=sorted(aggregates), held=held)
+    level: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    backlog: dict[tuple[str, str], int] = defaultdict(int)
+    oldest: dict[str, float] = {}
+    counters: dict[tuple[str, ...], int] = defaultdict(int)
+    windows: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    for agg in aggregates.values():
+        for key, val in agg.level.items():
+            level[key] += val
+            if key[0] == "tickets_unsolved":
+                backlog.setdefault((key[1], key[2]), 0)
+                oldest.setdefault(key[1], 0.0)
+        for queue, priority, created_at in agg.open_tickets.values():
+            age = now_s - created_at
+            if age > backlog_age_s:
+                backlog[(queue, priority)] += 1
+            if age > oldest.get(queue, 0.0):
+                oldest[queue] = age
+        for ckey, n in agg.counters.items():
+            counters[ckey] += n
+        for hkey, hist in agg.histograms.items():
+            into = snap.histograms.get(hkey)
+            if into is None:
+                into = snap.histograms[hkey] = HistogramState([0] * len(hist.counts))
+            into.counts = [a + b for a, b in zip(into.counts, hist.counts, strict=True)]
+            into.total += hist.total
+            into.count += hist.count
+        for metric, queue, channel in agg.windowed:
+            for window, window_s in WINDOWS_SECONDS.items():
+                windows[(metric, queue, channel, window)] += agg.window_sum(
+                    (metric, queue, channel), now_s, window_s
+                )
+    # Every queue shows every windowed measure (0 rather than no data).
+    queues = {k[1] for k in windows} | {k[1] for k in level}
+    for queue in queues:
+        for window in WINDOWS_SECONDS:
+            for metric in WINDOW_METRICS:
+                windows[(metric, queue, "", window)] += 0.0
+    channels = {(k[1], k[2]) for k in windows if k[0] in CHANNEL_WINDOW_METRICS}
+    for queue, channel in channels:
+        for window in WINDOWS_SECONDS:
+            for metric in CHANNEL_WINDOW_METRICS:
+                windows[(metric, queue, channel, window)] += 0.0
+    snap.level, snap.backlog, snap.oldest_age_s = dict(level), dict(backlog), oldest
+    snap.counters, snap.windows = dict(counters), dict(windows)
+    snap.dead_lettered = dict.fromkeys(DEAD_LETTER_REASONS, 0)
+    for rec in records.values():
+        snap.consumed += rec.consumed
+        snap.applied += rec.applied
+        snap.duplicate += rec.duplicate
+        snap.queue_overflow += rec.queue_overflow
+        snap.last_event_s = max(snap.last_event_s, rec.last_event_s)
+        for reason, n in rec.dead_lettered.items():
+            snap.dead_lettered[reason] = snap.dead_lettered.get(reason, 0) + n
+    return snap
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def queue_summary(snap: Snapshot) -> dict[str, dict[str, float | int | None]]:
+    """Per-queue headline numbers for /api/summary and the wall page.
+
+    Ratios are computed here for convenience; Prometheus users get the additive parts and
+    compute ratios in recording rules.
+    """
+    out: dict[str, dict[str, float | int | None]] = {}
+    for queue in snap.queues:
+
+        def w(metric: str, window: str, channel: str | None = None, q: str = queue) -> float:
+            if channel is None:
+                return snap.windows.get((metric, q, "", window), 0.0)
+            return sum(val for (m, qq, _c, win), val in snap.windows.items()
+                       if m == metric and qq == q and win == window)  # fmt: skip
+
+        unsolved = sum(val for k, val in snap.level.items()
+                       if k[0] == "tickets_unsolved" and k[1] == queue)  # fmt: skip
+        unassigned = sum(val for k, val in snap.level.items()
+                         if k[0] == "tickets_unassigned" and k[1] == queue)  # fmt: skip
+        nps_n = w("nps_responses", "24h")
+        out[queue] = {
+            "unsolved": int(unsolved),
+            "unassigned": int(unassigned),
+            "backlog": sum(n for (q, _p), n in snap.backlog.items() if q == queue),
+            "oldest_unsolved_age_seconds": snap.oldest_age_s.get(queue, 0.0),
+            "created_1h": int(w("created_tickets", "1h")),
+            "solved_1h": int(w("solved_tickets", "1h")),
+            "created_24h": int(w("created_tickets", "24h")),
+            "solved_24h": int(w("solved_tickets", "24h")),
+            "reopened_24h": int(w("reopened_tickets", "24h")),
+            "first_reply_avg_seconds_1h": _ratio(
+                w("first_reply_seconds_sum", "1h"), w("first_reply_seconds_count", "1h")),
+            "resolution_avg_seconds_24h": _ratio(
+                w("resolution_seconds_sum", "24h"), w("resolution_seconds_count", "24h")),
+            "handle_avg_seconds_1h": _ratio(
+                w("handle_seconds_sum", "1h", "*"), w("interactions", "1h", "*")),
+            "fcr_ratio_24h": _ratio(w("fcr_tickets", "24h"), w("fcr_eligible_tickets", "24h")),
+            "csat_ratio_24h": _ratio(w("csat_satisfied", "24h"), w("csat_responses", "24h")),
+            "nps_24h": None if not nps_n else
+            100.0 * (w("nps_promoters", "24h") - w("nps_detractors", "24h")) / nps_n,
+            "reopen_rate_24h": _ratio(w("reopened_tickets", "24h"), w("solved_tickets", "24h")),
+            "severity_avg_24h": _ratio(w("severity_sum", "24h"), w("created_tickets", "24h")),
+        }  # fmt: skip
+    return out

@@ -1,0 +1,102 @@
+"""The Faust app factory: topics, the state table, the agent, timers and web pages."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import faust
+
+from stream.processing.processor import ProcessorConfig
+from stream.wiring import codec, web
+from stream.wiring.runtime import Runtime
+from stream.wiring.settings import WorkerSettings
+
+STATE_TABLE = "state"
+
+
+def faust_broker_options(settings: WorkerSettings) -> dict[str, object]:
+    """Broker security options for Faust (SASL/TLS pass-through)."""
+    if settings.security_protocol == "PLAINTEXT":
+        return {}
+    import ssl
+
+    context = ssl.create_default_context(
+        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+    )
+    if settings.security_protocol == "SSL":
+        return {"broker_credentials": faust.SSLCredentials(context)}
+    password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+    return {
+        "broker_credentials": faust.SASLCredentials(
+            username=settings.sasl_username or "",
+            password=password,
+            mechanism=settings.sasl_mechanism or "PLAIN",
+            ssl_context=context if settings.security_protocol == "SASL_SSL" else None,
+        )
+    }
+
+
+def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
+    """Build the worker app. Nothing is read from the environment here: settings come in."""
+    codec.register()
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store="memory://",
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        table_standby_replicas=settings.standby_replicas,
+        consumer_auto_offset_reset="earliest",
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        producer_linger_ms=5,
+        broker_commit_interval=1.0,
+        **faust_broker_options(settings),  # type: ignore[arg-type]
+    )
+    config = ProcessorConfig(
+        input_topic=settings.input_topic,
+        partitions=settings.partitions,
+        fcr_reopen_window_s=settings.fcr_reopen_window_s,
+        orphan_timeout_s=settings.orphan_timeout_s,
+        max_future_skew_s=settings.max_future_skew_s,
+        max_message_bytes=settings.max_message_bytes,
+        default_backlog_age_s=settings.default_backlog_age_s,
+        max_queues=settings.max_queues,
+    )
+    # Key and value stay raw: the processor decodes, so bad bytes reach the dead-letter
+    # topic unchanged instead of crashing a Faust deserializer.
+    source = app.topic(
+        config.input_topic, config.rekey_topic,
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+    )  # fmt: skip
+    # One changelogged table holds every entity; the processor writes it with explicit
+    # partitions (see Runtime.flush_effects), so it never needs a "current event".
+    table = app.Table(
+        STATE_TABLE,
+        partitions=settings.partitions,
+        key_type=str,
+        key_serializer="raw",
+        value_serializer=codec.CODEC_NAME,
+    )
+    runtime = Runtime(app, table, config, clock=settings.clock,
+                      backlog_age_s=settings.default_backlog_age_s)  # fmt: skip
+
+    @app.agent(source, name="supportpulse.process")
+    async def process(stream: faust.StreamT) -> None:
+        batches = cast(faust.Stream, stream).take_events
+        async for events in batches(settings.batch_size, settings.batch_within_s):
+            await runtime.process_batch(events)
+
+    @app.timer(interval=settings.housekeeping_interval_s)
+    async def housekeeping() -> None:
+        await runtime.housekeeping()
+
+    async def revoked(*args: Any, **kwargs: Any) -> None:
+        # Faust sends (sender, revoked_tps, signal=...)
+        runtime.on_revoked(args[1] if len(args) > 1 else kwargs.get("revoked", ()))
+
+    app.on_partitions_revoked.connect(revoked)
+
+    web.register(app, runtime)
+    return app, runtime

@@ -1,0 +1,168 @@
+"""Binds the processor to a Faust app: ownership, batches, effects, housekeeping, snapshots."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import faust
+from faust.types import TP, TableT
+
+from stream.processing.processor import (
+    DETAIL_HEADER,
+    REASON_HEADER,
+    SRC_HEADER,
+    Message,
+    Processor,
+    ProcessorConfig,
+)
+from stream.processing.snapshot import Snapshot, take_snapshot
+
+log = logging.getLogger(__name__)
+
+
+def _headers(raw: Any) -> dict[str, bytes]:
+    if not raw:
+        return {}
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {k: (val if isinstance(val, bytes) else str(val).encode()) for k, val in items}
+
+
+class Runtime:
+    """Everything one worker process holds besides Faust itself."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        table: TableT,
+        config: ProcessorConfig,
+        *,
+        clock: str,
+        backlog_age_s: float,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.app = app
+        self.table = table
+        self.config = config
+        self.clock = clock
+        self.backlog_age_s = backlog_age_s
+        self.wall = wall
+        self.processor = Processor(config, table.data)
+        self.rekey_topic = app.topic(
+            config.rekey_topic, key_type=bytes, value_type=bytes,
+            key_serializer="raw", value_serializer="raw",
+        )  # fmt: skip
+        self.dlq_topic = app.topic(
+            config.dlq_topic, key_type=bytes, value_type=bytes,
+            key_serializer="raw", value_serializer="raw",
+        )  # fmt: skip
+
+    # -- ownership ---------------------------------------------------------------------
+
+    def active_input_partitions(self) -> set[int]:
+        """Input partitions the group assigned to this worker as active (not standby)."""
+        actives: Iterable[TP] = self.app.assignor.assigned_actives()
+        return {tp.partition for tp in actives if tp.topic == self.config.input_topic}
+
+    def sync_ownership(self) -> None:
+        """Align the processor with the current assignment (called before each batch)."""
+        active = self.active_input_partitions()
+        owned = set(self.processor.owned)
+        if active == owned:
+            return
+        gone, new = owned - active, active - owned
+        self.processor.revoke(gone)
+        self.processor.assign(new)
+        log.info(
+            "owns input partitions %s of %s (%d partitions); standby: %s",
+            sorted(active), self.config.input_topic, self.config.partitions,
+            sorted(tp.partition for tp in self.app.assignor.assigned_standbys()
+                   if tp.topic == self.config.input_topic),
+        )  # fmt: skip
+
+    def on_revoked(self, revoked: Iterable[TP]) -> None:
+        """Drop revoked partitions at once, so their gauges leave this worker's /metrics."""
+        gone = {tp.partition for tp in revoked if tp.topic == self.config.input_topic}
+        if gone:
+            self.processor.revoke(gone)
+            log.info("revoked input partitions %s", sorted(gone))
+
+    # -- processing --------------------------------------------------------------------
+
+    async def process_batch(self, events: Iterable[faust.EventT]) -> int:
+        """Apply a batch of consumed events, then execute the effects."""
+        self.sync_ownership()
+        now = self.wall()
+        n = 0
+        handle = self.processor.handle
+        for event in events:
+            m = event.message
+            handle(Message(m.topic, m.partition, m.offset, m.key, m.value or b"",
+                           _headers(m.headers)), now)  # fmt: skip
+            n += 1
+        await self.flush_effects()
+        return n
+
+    async def flush_effects(self) -> None:
+        """Send changelog writes, dead letters and re-key forwards.
+
+        All go through Faust's producer, which Faust flushes before it commits offsets: a
+        message's offset is never committed before its effects are on the broker.
+        """
+        effects = self.processor.take_effects()
+        for dl in effects.dead_letters:
+            await self.dlq_topic.send(
+                key=None, value=dl.raw,
+                headers=[(REASON_HEADER, dl.reason.encode()),
+                         (DETAIL_HEADER, dl.detail.encode()), (SRC_HEADER, dl.src.encode())],
+            )  # fmt: skip
+        for fwd in effects.forwards:
+            await self.rekey_topic.send(
+                key=fwd.key, value=fwd.value, partition=fwd.partition,
+                headers=[(SRC_HEADER, fwd.src.encode())],
+            )  # fmt: skip
+        for (partition, key), value in effects.writes.items():
+            self.table.send_changelog(partition, key, value)
+
+    async def housekeeping(self) -> None:
+        """Expire orphans (wall clock) and old window buckets (processing clock)."""
+        if self.app.rebalancing or not self._recovered():
+            return
+        self.sync_ownership()
+        self.processor.expire_orphans(self.wall())
+        self.processor.expire_windows(self.now_s())
+        await self.flush_effects()
+
+    def _recovered(self) -> bool:
+        tables: Any = self.app.tables  # the manager's recovery service is not in its type
+        return bool(tables.recovery.completed.is_set())
+
+    # -- reading -----------------------------------------------------------------------
+
+    def now_s(self) -> float:
+        """The processing clock: wall time, or stream time with ``--clock event``."""
+        if self.clock == "event":
+            return self.processor.stream_time_s()
+        return self.wall()
+
+    def snapshot(self) -> Snapshot:
+        """Everything exported, at the processing clock."""
+        p = self.processor
+        return take_snapshot(p.aggregates, p.records, now_s=self.now_s(),
+                             backlog_age_s=self.backlog_age_s, held=p.held_events())  # fmt: skip
+
+    def readiness(self) -> dict[str, Any]:
+        """What /readyz reports."""
+        recovered = self._recovered()
+        owned = self.processor.owned
+        return {
+            "ready": bool(recovered and not self.app.rebalancing),
+            "recovered": recovered,
+            "rebalancing": bool(self.app.rebalancing),
+            "input_topic": self.config.input_topic,
+            "partitions": self.config.partitions,
+            "owned_partitions": owned,
+            "clock": self.clock,
+        }

@@ -1,0 +1,59 @@
+"""Worker settings: one validated object, from flags and ``SUPPORTPULSE_*`` environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stream.domain.definitions import (
+    DEFAULT_BACKLOG_AGE_S,
+    DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_QUEUES,
+    DEFAULT_ORPHAN_TIMEOUT_S,
+)
+from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S
+
+
+class WorkerSettings(BaseSettings):
+    """Everything a worker is configured with. Built once, at start-up, and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORTPULSE_", extra="forbid")
+
+    broker: str = Field("kafka://127.0.0.1:9092", description="kafka://host:port[,host:port]")
+    input_topic: str = "support.ticket-events"
+    partitions: int = Field(4, ge=1, description="Partitions of topics the worker creates.")
+    app_id: str = Field("supportpulse", description="Consumer group and table prefix.")
+    web_host: str = Field("127.0.0.1", description="Interface of the HTTP server.")
+    web_port: int = Field(6066, ge=1, le=65535)
+    clock: Literal["wall", "event"] = "wall"
+    data_dir: Path = Path("./supportpulse-data")
+    fcr_reopen_window_s: float = Field(DEFAULT_FCR_REOPEN_WINDOW_S, gt=0)
+    orphan_timeout_s: float = Field(DEFAULT_ORPHAN_TIMEOUT_S, gt=0)
+    max_future_skew_s: float = Field(DEFAULT_MAX_FUTURE_SKEW_S, ge=0)
+    default_backlog_age_s: float = Field(DEFAULT_BACKLOG_AGE_S, gt=0)
+    max_queues: int = Field(DEFAULT_MAX_QUEUES, ge=1)
+    max_message_bytes: int = Field(65536, ge=1024)
+    batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
+    batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
+    housekeeping_interval_s: float = Field(5.0, gt=0)
+    standby_replicas: int = Field(0, ge=0)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        if not value.startswith("kafka://") or len(value) <= len("kafka://"):
+            raise ValueError("broker must look like kafka://host:port[,host:port]")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """``host:port`` list for kafka-python clients."""
+        return [s.strip() for s in self.broker.removeprefix("kafka://").split(",") if s.strip()]
