@@ -78,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    # kafka-python logs every connection at INFO; keep its warnings only.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     if args.command == "broker":
         from stream.kafka.embedded import run_broker_foreground
 

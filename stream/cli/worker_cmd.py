@@ -16,10 +16,14 @@ def prepare_topics(settings: WorkerSettings) -> WorkerSettings:
     Faust refuses a table whose changelog partition count differs from its source topic, so
     every co-partitioned topic is created explicitly with the input topic's count.
     """
-    from stream.kafka.topics import ensure_topics, partition_count
+    from stream.kafka.topics import _admin, ensure_topics, partition_counts
 
     security = kafka_python_security(settings)
-    existing = partition_count(settings.bootstrap_servers, settings.input_topic, security=security)
+    admin = _admin(settings.bootstrap_servers, security, 30_000)
+    try:
+        existing = partition_counts(admin, [settings.input_topic]).get(settings.input_topic)
+    finally:
+        admin.close()
     if existing is not None and existing != settings.partitions:
         log.info("input topic %s has %d partitions; using that", settings.input_topic, existing)
         settings = settings.model_copy(update={"partitions": existing})

@@ -52,6 +52,12 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         web_port=settings.web_port,
         producer_linger_ms=5,
         broker_commit_interval=1.0,
+        # Tansu answers a JoinGroup only after half the session timeout; Faust's 60 s
+        # default would keep a fresh worker idle for 30 s. Heartbeats run in the consumer
+        # thread, so a long batch on the event loop does not cost the session.
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 10, 0.5),
         **faust_broker_options(settings),  # type: ignore[arg-type]
     )
     config = ProcessorConfig(
@@ -72,13 +78,11 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     )  # fmt: skip
     # One changelogged table holds every entity; the processor writes it with explicit
     # partitions (see Runtime.flush_effects), so it never needs a "current event".
-    table = app.Table(
-        STATE_TABLE,
-        partitions=settings.partitions,
-        key_type=str,
-        key_serializer="raw",
-        value_serializer=codec.CODEC_NAME,
-    )
+    table = app.Table(STATE_TABLE, partitions=settings.partitions, key_type=str)
+    # Faust derives serializers from types; set them before the changelog topic and the
+    # store are created (both lazily) so keys stay plain strings and values use orjson.
+    table.key_serializer = "raw"
+    table.value_serializer = codec.CODEC_NAME
     runtime = Runtime(app, table, config, clock=settings.clock,
                       backlog_age_s=settings.default_backlog_age_s)  # fmt: skip
 

@@ -40,6 +40,7 @@ class WorkerSettings(BaseSettings):
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     housekeeping_interval_s: float = Field(5.0, gt=0)
     standby_replicas: int = Field(0, ge=0)
+    session_timeout_s: float = Field(10.0, ge=3, description="Consumer group session timeout.")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: str | None = None
     sasl_username: str | None = None

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from stream.adapters.exporter import build_registry
 from stream.processing.snapshot import queue_summary
 from stream.wiring.runtime import Runtime
+
+# The text exposition format (UTF-8). aiohttp refuses a charset inside content_type, so the
+# library's constant cannot be passed as is.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 def register(app: faust.App, runtime: Runtime) -> None:
@@ -18,7 +22,7 @@ def register(app: faust.App, runtime: Runtime) -> None:
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        return web.bytes(generate_latest(registry), content_type=METRICS_CONTENT_TYPE)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
