@@ -78,7 +78,7 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     )  # fmt: skip
     # One changelogged table holds every entity; the processor writes it with explicit
     # partitions (see Runtime.flush_effects), so it never needs a "current event".
-    table = app.Table(STATE_TABLE, partitions=settings.partitions, key_type=str)
+    table = cast(faust.Table, app.Table(STATE_TABLE, partitions=settings.partitions, key_type=str))
     # Faust derives serializers from types; set them before the changelog topic and the
     # store are created (both lazily) so keys stay plain strings and values use orjson.
     table.key_serializer = "raw"
