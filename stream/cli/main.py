@@ -31,22 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("broker", help="embedded Kafka-compatible broker (memory only)")
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: free)")
 
-    p = sub.add_parser("worker", help="the stream processor (Faust worker)")
+    p = sub.add_parser(
+        "worker",
+        help="the stream processor (Faust worker)",
+        description="Flags override SUPPORTPULSE_* environment variables, which override "
+        "the defaults; see the README for every setting.",
+    )
     p.add_argument("--broker", required=True, help="kafka://host:port[,host:port]")
-    p.add_argument("--web-port", type=int, default=6066)
-    p.add_argument("--web-host", default="127.0.0.1")
+    p.add_argument("--web-port", type=int, help="HTTP port (default 6066)")
+    p.add_argument("--web-host", help="HTTP interface (default 127.0.0.1)")
     p.add_argument(
         "--clock",
         choices=("wall", "event"),
-        default="wall",
-        help="processing clock: wall time (live) or stream time (replays)",
+        help="processing clock: wall time (live, default) or stream time (replays)",
     )
-    p.add_argument("--data-dir", type=Path, default=Path("./supportpulse-data"))
-    p.add_argument("--topic", default=DEFAULT_TOPIC, help="input topic")
-    p.add_argument(
-        "--partitions", type=int, default=4, help="partitions of topics created by the worker"
-    )
-    p.add_argument("--app-id", default="supportpulse", help="consumer group / table prefix")
+    p.add_argument("--data-dir", type=Path, help="Faust's local directory")
+    p.add_argument("--topic", dest="input_topic", help=f"input topic (default {DEFAULT_TOPIC})")
+    p.add_argument("--partitions", type=int, help="partitions of topics the worker creates")
+    p.add_argument("--app-id", help="consumer group and table prefix (default supportpulse)")
     p.add_argument("--loglevel", default="info")
 
     p = sub.add_parser("replay", help="publish a JSON-lines file with its own timestamps")
@@ -88,11 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from stream.cli.worker_cmd import run_worker
         from stream.wiring.settings import WorkerSettings
 
-        settings = WorkerSettings(
-            broker=args.broker, web_port=args.web_port, web_host=args.web_host,
-            clock=args.clock, data_dir=args.data_dir, input_topic=args.topic,
-            partitions=args.partitions, app_id=args.app_id,
-        )  # fmt: skip
+        given = {name: getattr(args, name) for name in (
+            "broker", "web_port", "web_host", "clock", "data_dir", "input_topic", "partitions",
+            "app_id") if getattr(args, name) is not None}  # fmt: skip
+        try:
+            settings = WorkerSettings(**given)
+        except ValueError as exc:
+            print(f"worker: invalid settings: {exc}", file=sys.stderr)
+            return 2
         return run_worker(settings, loglevel=args.loglevel)
     if args.command == "replay":
         from stream.kafka.replay import run_replay
