@@ -16,14 +16,12 @@ def prepare_topics(settings: WorkerSettings) -> WorkerSettings:
     Faust refuses a table whose changelog partition count differs from its source topic, so
     every co-partitioned topic is created explicitly with the input topic's count.
     """
-    from stream.kafka.topics import _admin, ensure_topics, partition_counts
+    from stream.kafka.topics import ensure_topics, existing_partition_counts
 
     security = kafka_python_security(settings)
-    admin = _admin(settings.bootstrap_servers, security, 30_000)
-    try:
-        existing = partition_counts(admin, [settings.input_topic]).get(settings.input_topic)
-    finally:
-        admin.close()
+    existing = existing_partition_counts(
+        settings.bootstrap_servers, [settings.input_topic], security=security
+    ).get(settings.input_topic)
     if existing is not None and existing != settings.partitions:
         log.info("input topic %s has %d partitions; using that", settings.input_topic, existing)
         settings = settings.model_copy(update={"partitions": existing})

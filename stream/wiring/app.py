@@ -102,5 +102,8 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
 
     app.on_partitions_revoked.connect(revoked)
 
+    # Faust buffers send_soon() messages (changelog writes) and warns past 100; a batch
+    # writes up to one record per touched ticket, so size the buffer for a whole batch.
+    app.producer.buffer.max_messages = max(100, 2 * settings.batch_size)
     web.register(app, runtime)
     return app, runtime
