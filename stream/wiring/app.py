@@ -78,9 +78,18 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     )  # fmt: skip
     # One changelogged table holds every entity; the processor writes it with explicit
     # partitions (see Runtime.flush_effects), so it never needs a "current event".
-    table = cast(faust.Table, app.Table(STATE_TABLE, partitions=settings.partitions, key_type=str))
-    # Faust derives serializers from types; set them before the changelog topic and the
-    # store are created (both lazily) so keys stay plain strings and values use orjson.
+    # Keys stay plain strings and values use orjson: the changelog topic is declared here
+    # because Faust otherwise derives its serializers from the table's types (json).
+    changelog = app.topic(
+        f"{settings.app_id}-{STATE_TABLE}-changelog",
+        key_type=str, key_serializer="raw", value_serializer=codec.CODEC_NAME,
+        partitions=settings.partitions, compacting=True, internal=True,
+    )  # fmt: skip
+    table = cast(
+        faust.Table,
+        app.Table(STATE_TABLE, partitions=settings.partitions, key_type=str,
+                  changelog_topic=changelog),
+    )  # fmt: skip
     table.key_serializer = "raw"
     table.value_serializer = codec.CODEC_NAME
     runtime = Runtime(app, table, config, clock=settings.clock,
