@@ -55,9 +55,11 @@ def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
     """Run a worker until SIGINT/SIGTERM."""
     from faust.worker import Worker
 
+    from stream.wiring import end_offsets
     from stream.wiring.app import create_app
 
     settings = prepare_topics(settings)
+    end_offsets.install(settings.bootstrap_servers, kafka_python_security(settings))
     asyncio.set_event_loop(asyncio.new_event_loop())
     app, _runtime = create_app(settings)
     log.info(

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 from stream.domain.aggregates import HistogramState, PartitionAggregates
 from stream.domain.definitions import CHANNEL_WINDOW_METRICS, WINDOW_METRICS
+from stream.domain.vocabulary import PRIORITIES, STATUSES, UNSOLVED
 from stream.domain.windows import WINDOWS_SECONDS
 from stream.processing.entities import PartitionRecord
 
+UNSOLVED_STATUSES = tuple(st for st in STATUSES if st in UNSOLVED)
 DEAD_LETTER_REASONS = (
     "invalid_json",
     "schema_violation",
@@ -71,9 +73,6 @@ def take_snapshot(
     for agg in aggregates.values():
         for key, val in agg.level.items():
             level[key] += val
-            if key[0] == "tickets_unsolved":
-                backlog.setdefault((key[1], key[2]), 0)
-                oldest.setdefault(key[1], 0.0)
         for queue, priority, created_at in agg.open_tickets.values():
             age = now_s - created_at
             if age > backlog_age_s:
@@ -94,13 +93,26 @@ def take_snapshot(
                 windows[(metric, queue, channel, window)] += agg.window_sum(
                     (metric, queue, channel), now_s, window_s
                 )
-    # Every queue shows every windowed measure (0 rather than no data).
-    queues = {k[1] for k in windows} | {k[1] for k in level}
+    # Every known queue shows every label set (0 rather than no data), so series neither
+    # flicker nor depend on history that a restart does not replay: a queue is known when
+    # it has a counted fact, a non-zero level or window bucket.
+    queues = {k[1] for k in counters} | {k[1] for k, val in level.items() if val}
+    queues |= {k[1] for k, val in windows.items() if val}
+    level = defaultdict(float, {k: val for k, val in level.items() if val})
+    for queue in queues:
+        oldest.setdefault(queue, 0.0)
+        for priority in PRIORITIES:
+            backlog.setdefault((queue, priority), 0)
+            level[("tickets_unassigned", queue, priority, "")] += 0.0
+            for status in UNSOLVED_STATUSES:
+                level[("tickets_unsolved", queue, priority, status)] += 0.0
+    windows = defaultdict(float, {k: val for k, val in windows.items() if val})
     for queue in queues:
         for window in WINDOWS_SECONDS:
             for metric in WINDOW_METRICS:
                 windows[(metric, queue, "", window)] += 0.0
-    channels = {(k[1], k[2]) for k in windows if k[0] in CHANNEL_WINDOW_METRICS}
+    channels = {(k[1], k[3]) for k in counters if k[0] in ("created", "solved")}
+    channels |= {(k[1], k[2]) for k in windows if k[0] in CHANNEL_WINDOW_METRICS}
     for queue, channel in channels:
         for window in WINDOWS_SECONDS:
             for metric in CHANNEL_WINDOW_METRICS:

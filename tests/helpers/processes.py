@@ -120,6 +120,12 @@ class Worker:
         lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(lines[-n:])
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final commit or flush."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after a grace period; always leaves no process."""
         if self.proc is None or self.proc.poll() is not None:
