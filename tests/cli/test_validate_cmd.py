@@ -94,3 +94,22 @@ def test_validate_file__missing_file_exits_2(tmp_path: Path) -> None:
 
 def test_validate_file__directory_exits_2(tmp_path: Path) -> None:
     assert run(tmp_path) == (2, f"{tmp_path}: cannot read: Is a directory\n")
+
+
+def test_validate_cli__exit_codes_and_messages_through_the_console_entry(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good = Path(__file__).parents[1] / "e2e" / "data" / "stories.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "stream.cli.main", "validate", str(good)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    lines = proc.stdout.strip().splitlines()
+    assert [ln.split(": ")[1] for ln in lines[:-1]] == [
+        "invalid_json",
+        "unknown_type",
+        "schema_violation",
+        "future_timestamp",
+        "too_large",
+    ]
+    assert lines[-1] == "35 events, 30 valid, 5 invalid"
