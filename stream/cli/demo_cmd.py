@@ -15,6 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from stream.children import die_with_parent_hook
 from stream.kafka.embedded import EmbeddedBroker
 
 BACKFILL_S = 3 * 3600.0
@@ -22,6 +23,19 @@ BACKFILL_S = 3 * 3600.0
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "stream.cli.main", *args]
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    """A child in its own session, signalled with SIGTERM if we die without cleaning up.
+
+    Its own session means a terminal's Ctrl-C reaches only us, and we stop it in order.
+    """
+    return subprocess.Popen(_cli(*args), start_new_session=True,
+                            preexec_fn=die_with_parent_hook(signal.SIGTERM))  # fmt: skip
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _ready(url: str) -> bool:
@@ -45,7 +59,11 @@ def _stop(proc: subprocess.Popen[bytes] | None, name: str) -> None:
 
 
 def run_demo(*, web_port: int, rate: float, seed: int) -> int:
-    """Run everything until Ctrl-C; returns the exit code."""
+    """Run everything until Ctrl-C (or SIGTERM); returns the exit code."""
+    # Explicit handlers: a shell starts background jobs with SIGINT ignored, and SIGTERM
+    # would otherwise skip the clean-up below.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="supportpulse-demo-"))
     broker = EmbeddedBroker()
     worker: subprocess.Popen[bytes] | None = None
@@ -54,11 +72,9 @@ def run_demo(*, web_port: int, rate: float, seed: int) -> int:
     try:
         broker.start()
         print(f"embedded broker: {broker.url} (memory only: everything is lost when it stops)")
-        worker = subprocess.Popen(
-            _cli("worker", "--broker", broker.url, "--web-port", str(web_port),
-                 "--clock", "wall", "--data-dir", str(workdir / "data"), "--loglevel", "warning"),
-            start_new_session=True,
-        )  # fmt: skip
+        worker = _spawn("worker", "--broker", broker.url, "--web-port", str(web_port),
+                        "--clock", "wall", "--data-dir", str(workdir / "data"),
+                        "--loglevel", "warning")  # fmt: skip
         deadline = time.monotonic() + 90
         while not _ready(base + "/readyz"):
             if worker.poll() is not None or time.monotonic() > deadline:
@@ -70,11 +86,8 @@ def run_demo(*, web_port: int, rate: float, seed: int) -> int:
                             "--rate", str(rate), "--seed", str(seed)), check=True)  # fmt: skip
         subprocess.run(_cli("replay", str(history), "--broker", broker.url, "--speed", "max"),
                        check=True)  # fmt: skip
-        traffic = subprocess.Popen(
-            _cli("simulate", "--broker", broker.url, "--rate", str(rate),
-                 "--seed", str(seed + 1)),
-            start_new_session=True,
-        )  # fmt: skip
+        traffic = _spawn("simulate", "--broker", broker.url, "--rate", str(rate),
+                         "--seed", str(seed + 1))  # fmt: skip
         print(
             f"\nsupportpulse demo is running (the last {BACKFILL_S / 3600:g} hours backfilled, "
             f"then live traffic at {rate:g} tickets/minute):\n"
@@ -88,8 +101,8 @@ def run_demo(*, web_port: int, rate: float, seed: int) -> int:
             time.sleep(0.5)
         print("a demo process exited unexpectedly", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nCtrl-C: stopping the demo", flush=True)
+    except KeyboardInterrupt as exc:
+        print(f"\n{exc or 'Ctrl-C'}: stopping the demo", flush=True)
         return 0
     finally:
         _stop(traffic, "traffic")

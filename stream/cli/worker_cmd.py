@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
+from typing import Any
 
 from stream.wiring.settings import WorkerSettings
 
@@ -51,10 +54,36 @@ def kafka_python_security(settings: WorkerSettings) -> dict[str, object]:
     return opts
 
 
-def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
-    """Run a worker until SIGINT/SIGTERM."""
+# How long a worker may take to stop after SIGTERM/SIGINT before it exits anyway. aiokafka
+# can wait for ever on a broker that is gone; nothing is lost by exiting, since state is in
+# the changelog and uncommitted messages are read again.
+SHUTDOWN_GRACE_S = 20.0
+
+
+def _worker_class() -> type:
     from faust.worker import Worker
 
+    class BoundedShutdownWorker(Worker):
+        """A Faust worker whose shutdown cannot hang."""
+
+        def _schedule_shutdown(self, signal: Any) -> None:
+            timer = threading.Timer(SHUTDOWN_GRACE_S, _force_exit)
+            timer.daemon = True
+            timer.start()
+            super()._schedule_shutdown(signal)
+
+    return BoundedShutdownWorker
+
+
+def _force_exit() -> None:
+    log.error("worker did not stop within %.0f s (broker unreachable?); exiting now",
+              SHUTDOWN_GRACE_S)  # fmt: skip
+    logging.shutdown()
+    os._exit(1)
+
+
+def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
+    """Run a worker until SIGINT/SIGTERM."""
     from stream.wiring import end_offsets
     from stream.wiring.app import create_app
 
@@ -67,5 +96,6 @@ def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
         settings.app_id, settings.broker, settings.input_topic, settings.partitions,
         settings.clock, settings.web_host, settings.web_port,
     )  # fmt: skip
-    worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    worker = _worker_class()(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()  # raises SystemExit when the worker stops
+    return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
-import ctypes
 import logging
 import os
 import re
@@ -17,12 +16,13 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import IO, Self
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
+
+from stream.children import die_with_parent_hook
 
 __all__ = [
     "HOST",
@@ -64,7 +64,6 @@ _TANSU_ENV = (
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROBLEM = re.compile(r"\b(ERROR|WARN|panicked)\b")
-_PR_SET_PDEATHSIG = 1
 
 _live: weakref.WeakSet[EmbeddedBroker] = weakref.WeakSet()
 
@@ -249,7 +248,7 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=os.name == "posix",
-            preexec_fn=_die_with_parent_hook(),
+            preexec_fn=die_with_parent_hook(signal.SIGKILL),
         )
         assert self._proc.stdout is not None
         self._drain = threading.Thread(
@@ -348,31 +347,6 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
             os.killpg(proc.pid, sig)
         else:
             proc.send_signal(sig)
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """Return a pre-exec hook that kills the broker if this process dies, or None.
-
-    If the Python process is SIGKILLed, ``stop()`` never runs and the broker would live
-    on, holding its port and memory. On Linux, ``PR_SET_PDEATHSIG`` makes the kernel kill
-    it instead. The signal fires when the *thread* that started the child exits, so it is
-    set only when starting from the main thread (a pool thread may exit long before the
-    broker should). The hook only calls an already-loaded C function, which is safe
-    between fork and exec.
-    """
-    if not sys.platform.startswith("linux") or threading.current_thread() is not (
-        threading.main_thread()
-    ):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-    return hook
 
 
 def _resolve_binary() -> str:
