@@ -100,7 +100,8 @@ class Forward:
 class Effects:
     """What the wiring must do after a batch: write, dead-letter, forward."""
 
-    writes: dict[tuple[int, str], dict[str, Any] | None] = field(default_factory=dict)
+    # (partition, key) -> entity; serialised once per batch, in its final state.
+    writes: dict[tuple[int, str], Any] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
 
@@ -383,7 +384,7 @@ class Processor:
 
     def _write(self, partition: int, key: str, value: Any) -> None:
         self.store[key] = value
-        self._effects.writes[(partition, key)] = value.to_dict()
+        self._effects.writes[(partition, key)] = value
 
     # -- time-driven work --------------------------------------------------------------
 

@@ -123,8 +123,8 @@ class Runtime:
                 key=fwd.key, value=fwd.value, partition=fwd.partition,
                 headers=[(SRC_HEADER, fwd.src.encode())],
             )  # fmt: skip
-        for (partition, key), value in effects.writes.items():
-            self.table.send_changelog(partition, key, value)
+        for (partition, key), entity in effects.writes.items():
+            self.table.send_changelog(partition, key, entity.to_dict())
 
     async def housekeeping(self) -> None:
         """Expire orphans (wall clock) and old window buckets (processing clock)."""
