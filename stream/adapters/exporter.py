@@ -164,9 +164,11 @@ def _pipeline(snap: Snapshot) -> Iterator[Metric]:
     yield CounterMetricFamily("support_queue_overflow",
                               "Events naming a queue beyond max_queues (exported as other).",
                               value=snap.queue_overflow)  # fmt: skip
-    yield GaugeMetricFamily(
-        "support_owned_partitions", "Input partitions this worker owns.", value=len(snap.partitions)
-    )
+    yield GaugeMetricFamily("support_tickets_tracked",
+                            "Tickets kept in state (unsolved, or solved/closed within retention).",
+                            value=snap.tracked_tickets)  # fmt: skip
+    yield GaugeMetricFamily("support_owned_partitions", "Input partitions this worker owns.",
+                            value=len(snap.partitions))  # fmt: skip
 
 
 def build_registry(snapshot: Callable[[], Snapshot]) -> CollectorRegistry:

@@ -30,6 +30,24 @@ class HistogramState:
     total: float = 0.0
     count: int = 0
 
+    @classmethod
+    def empty(cls, metric: str) -> HistogramState:
+        """A histogram with the buckets of ``metric``."""
+        return cls([0] * (len(HISTOGRAM_BUCKETS[metric]) + 1))
+
+    def observe(self, metric: str, value: float) -> None:
+        """Add one observation."""
+        # bisect_left: a value equal to a bound belongs to that bound's bucket (le).
+        self.counts[bisect.bisect_left(HISTOGRAM_BUCKETS[metric], value)] += 1
+        self.total += value
+        self.count += 1
+
+    def merge(self, other: HistogramState) -> None:
+        """Add another histogram of the same buckets."""
+        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        self.total += other.total
+        self.count += other.count
+
 
 @dataclass(slots=True)
 class PartitionAggregates:
@@ -64,15 +82,18 @@ class PartitionAggregates:
     def observe(self, obs: Observation) -> None:
         """Record one histogram observation."""
         metric, labels, value = obs
+        self._histogram(metric, labels).observe(metric, value)
+
+    def add_histogram(self, metric: str, labels: tuple[str, ...], hist: HistogramState) -> None:
+        """Merge a whole histogram (retired observations)."""
+        self._histogram(metric, labels).merge(hist)
+
+    def _histogram(self, metric: str, labels: tuple[str, ...]) -> HistogramState:
         labels = (self.cap.label(labels[0]), *labels[1:])
-        bounds = HISTOGRAM_BUCKETS[metric]
         hist = self.histograms.get((metric, labels))
         if hist is None:
-            hist = self.histograms[(metric, labels)] = HistogramState([0] * (len(bounds) + 1))
-        # bisect_left: a value equal to a bound belongs to that bound's bucket (le).
-        hist.counts[bisect.bisect_left(bounds, value)] += 1
-        hist.total += value
-        hist.count += 1
+            hist = self.histograms[(metric, labels)] = HistogramState.empty(metric)
+        return hist
 
     def set_open(self, ticket_id: str, info: OpenInfo | None) -> None:
         """Track the ticket in the unsolved index (for backlog and oldest age)."""

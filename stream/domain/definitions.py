@@ -50,3 +50,7 @@ DEFAULT_BACKLOG_AGE_S: Final = 24 * 3600.0
 DEFAULT_MAX_QUEUES: Final = 500
 DEFAULT_ORPHAN_TIMEOUT_S: Final = 600.0
 DEFAULT_MAX_FUTURE_SKEW_S: Final = 300.0
+# Closed tickets are forgotten once their window contributions have expired (48 h) plus an
+# hour of grace; solved ones once no reopen can change FCR any more (7 days) plus a day.
+DEFAULT_CLOSED_RETENTION_S: Final = 49 * 3600.0
+DEFAULT_SOLVED_RETENTION_S: Final = 8 * 86400.0

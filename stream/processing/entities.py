@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from stream.domain.aggregates import HistogramState
+from stream.domain.facts import CounterKey, Observation
 
 
 @dataclass(slots=True)
@@ -24,11 +28,36 @@ class PartitionRecord:
     stream_time_s: float = 0.0
     last_event_s: float = 0.0
     queue_overflow: int = 0
+    # Counters and histogram observations of tickets dropped after retention, so that
+    # counters never go down when old tickets are forgotten.
+    retired_counters: dict[CounterKey, int] = field(default_factory=dict)
+    retired_histograms: dict[tuple[str, tuple[str, ...]], HistogramState] = field(
+        default_factory=dict
+    )
+    # Keys being dropped: written before their tombstones, cleared after them, so a
+    # recovered prefix never counts a ticket both live and retired.
+    purging: list[str] = field(default_factory=list)
+
+    def retire(self, counted: Iterable[CounterKey], observed: Iterable[Observation]) -> None:
+        """Keep a dropped ticket's counted facts."""
+        for key in counted:
+            self.retired_counters[key] = self.retired_counters.get(key, 0) + 1
+        for metric, labels, value in observed:
+            hist = self.retired_histograms.get((metric, labels))
+            if hist is None:
+                hist = self.retired_histograms[(metric, labels)] = HistogramState.empty(metric)
+            hist.observe(metric, value)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for the changelog."""
         return {
             "k": "partition",
+            "retired_counters": [[list(k), n] for k, n in self.retired_counters.items()],
+            "retired_histograms": [
+                [m, list(lb), h.counts, h.total, h.count]
+                for (m, lb), h in self.retired_histograms.items()
+            ],
+            "purging": list(self.purging),
             "p": self.partition,
             "consumed": self.consumed,
             "applied": self.applied,
@@ -53,6 +82,12 @@ class PartitionRecord:
             stream_time_s=float(data["stream_time_s"]),
             last_event_s=float(data["last_event_s"]),
             queue_overflow=int(data.get("queue_overflow", 0)),
+            retired_counters={tuple(k): int(n) for k, n in data.get("retired_counters", [])},
+            retired_histograms={
+                (m, tuple(lb)): HistogramState(list(counts), float(total), int(count))
+                for m, lb, counts, total, count in data.get("retired_histograms", [])
+            },
+            purging=list(data.get("purging", [])),
         )
 
 

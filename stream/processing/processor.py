@@ -17,9 +17,11 @@ from stream.domain import vocabulary as v
 from stream.domain.aggregates import PartitionAggregates
 from stream.domain.definitions import (
     DEFAULT_BACKLOG_AGE_S,
+    DEFAULT_CLOSED_RETENTION_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
     DEFAULT_MAX_QUEUES,
     DEFAULT_ORPHAN_TIMEOUT_S,
+    DEFAULT_SOLVED_RETENTION_S,
 )
 from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S, nps_contribution
 from stream.domain.queue_cap import QueueCap
@@ -57,6 +59,8 @@ class ProcessorConfig:
     max_message_bytes: int = 65536
     default_backlog_age_s: float = DEFAULT_BACKLOG_AGE_S
     max_queues: int = DEFAULT_MAX_QUEUES
+    closed_retention_s: float = DEFAULT_CLOSED_RETENTION_S
+    solved_retention_s: float = DEFAULT_SOLVED_RETENTION_S
 
     @property
     def rekey_topic(self) -> str:
@@ -100,8 +104,8 @@ class Forward:
 class Effects:
     """What the wiring must do after a batch: write, dead-letter, forward."""
 
-    # (partition, key) -> entity; serialised once per batch, in its final state.
-    writes: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # In order: (partition, key, serialised entity, or None for a tombstone).
+    writes: list[tuple[int, str, dict[str, Any] | None]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
 
@@ -128,6 +132,7 @@ class Processor:
         self.held: dict[int, set[str]] = {}
         self.agents: dict[int, dict[str, AgentPresence]] = {}
         self._effects = Effects()
+        self._pending: dict[tuple[int, str], Any] = {}
         self._dirty: set[int] = set()
 
     # -- ownership ---------------------------------------------------------------------
@@ -163,10 +168,14 @@ class Processor:
     def _rebuild(self, partitions: set[int]) -> None:
         tickets: dict[int, list[TicketState]] = {p: [] for p in partitions}
         nps: dict[int, list[LoneNps]] = {p: [] for p in partitions}
+        purging = {key: p for p in partitions for key in self.records[p].purging}
         for key in list(self.store.keys()):
             value = self.store[key]
             p = value.partition if not isinstance(value, dict) else int(value.get("p", -1))
             if p not in partitions:
+                continue
+            if key in purging:  # retired already; its tombstone did not make it
+                self._delete(p, key)
                 continue
             entity = self._load(key, value)
             if isinstance(entity, TicketState):
@@ -187,6 +196,11 @@ class Processor:
                 [t.observed.values() for t in ts],
                 [(t.ticket_id, info) for t in ts if (info := t.open_info) is not None],
             )
+            rec = self.records[p]
+            for ckey, n in rec.retired_counters.items():
+                self.aggregates[p].count(ckey, n)
+            for (metric, labels), hist in rec.retired_histograms.items():
+                self.aggregates[p].add_histogram(metric, labels, hist)
             log.info(
                 "partition %d rebuilt: %d tickets, %d held, %d lone NPS, %d agents",
                 p, len(ts), len(self.held[p]), len(nps[p]), len(self.agents[p]),
@@ -214,12 +228,19 @@ class Processor:
     # -- processing --------------------------------------------------------------------
 
     def take_effects(self) -> Effects:
-        """Effects since the last call; partition records are written last (see record)."""
-        for p in self._dirty:
+        """Effects since the last call; partition records are written last (see record).
+
+        Entities are serialised here, once per key, in their state at this moment, so a
+        batch processed while the effects are being sent cannot leak into them.
+        """
+        for p in sorted(self._dirty):
             if p in self.records:
                 self._write(p, record_key(p), self.records[p])
         self._dirty.clear()
         effects, self._effects = self._effects, Effects()
+        effects.writes = [(p, key, None if entity is None else entity.to_dict())
+                          for (p, key), entity in self._pending.items()]  # fmt: skip
+        self._pending = {}
         return effects
 
     def handle(self, msg: Message, now_wall_s: float) -> None:
@@ -384,7 +405,12 @@ class Processor:
 
     def _write(self, partition: int, key: str, value: Any) -> None:
         self.store[key] = value
-        self._effects.writes[(partition, key)] = value
+        self._pending[(partition, key)] = value
+
+    def _delete(self, partition: int, key: str) -> None:
+        self.store.pop(key, None)
+        self._pending.pop((partition, key), None)
+        self._pending[(partition, key)] = None
 
     # -- time-driven work --------------------------------------------------------------
 
@@ -405,6 +431,51 @@ class Processor:
                 if not state.held:
                     keys.discard(key)
 
+    def purge(self, now_s: float) -> int:
+        """Drop tickets nobody will ask about again; returns how many.
+
+        A closed ticket goes once its last event is older than ``closed_retention_s`` (by
+        then its window contributions have expired), a solved one after
+        ``solved_retention_s`` (past the FCR reopen window). Their counted facts move to
+        the partition record, so counters and histograms never go down. Unsolved tickets
+        are kept: they are the live backlog. Call :meth:`finish_purge` once the effects
+        are sent.
+        """
+        dropped = 0
+        cfg = self.config
+        for key in list(self.store.keys()):
+            entity = self.store.get(key)
+            rec = self.records.get(getattr(entity, "partition", -1))
+            if rec is None:
+                continue  # not an owned partition, or a recovered value not yet loaded
+            if isinstance(entity, TicketState) and not entity.held:
+                age = now_s - entity.last_event_s
+                closed, solved = entity.facts.closed, entity.facts.status == v.SOLVED
+                if (closed and age > cfg.closed_retention_s) or (
+                    solved and age > cfg.solved_retention_s
+                ):
+                    rec.retire(entity.counted.values(), entity.observed.values())
+                    rec.purging.append(key)
+            elif isinstance(entity, LoneNps) and now_s - entity.t > cfg.closed_retention_s:
+                rec.purging.append(key)
+        for p, rec in self.records.items():
+            if rec.purging:
+                # The record (with the keys) goes before the tombstones, in one partition.
+                self._write(p, record_key(p), rec)
+                for key in rec.purging:
+                    self._delete(p, key)
+                dropped += len(rec.purging)
+        if dropped:
+            log.info("dropped %d solved or closed tickets past retention", dropped)
+        return dropped
+
+    def finish_purge(self) -> None:
+        """The tombstones are sent: the next record write no longer lists the keys."""
+        for p, rec in self.records.items():
+            if rec.purging:
+                rec.purging.clear()
+                self._dirty.add(p)
+
     def expire_windows(self, now_s: float) -> None:
         """Drop window buckets past retention."""
         for agg in self.aggregates.values():
@@ -415,6 +486,12 @@ class Processor:
     def stream_time_s(self) -> float:
         """Highest event time seen on the owned partitions (the event-mode clock)."""
         return max((r.stream_time_s for r in self.records.values()), default=0.0)
+
+    def tracked_tickets(self) -> int:
+        """Tickets kept in state on the owned partitions (what retention bounds)."""
+        owned = self.records.keys()
+        return sum(1 for e in self.store.values()
+                   if isinstance(e, TicketState) and e.partition in owned)  # fmt: skip
 
     def held_events(self) -> int:
         """Events waiting for their ticket's creation, on the owned partitions."""

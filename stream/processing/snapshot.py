@@ -43,6 +43,7 @@ class Snapshot:
     duplicate: int = 0
     dead_lettered: dict[str, int] = field(default_factory=dict)
     held: int = 0
+    tracked_tickets: int = 0
     last_event_s: float = 0.0
     queue_overflow: int = 0
     partitions: list[int] = field(default_factory=list)
@@ -62,9 +63,11 @@ def take_snapshot(
     now_s: float,
     backlog_age_s: float,
     held: int,
+    tracked_tickets: int = 0,
 ) -> Snapshot:
     """Sum the owned partitions at processing time ``now_s``."""
-    snap = Snapshot(now_s=now_s, partitions=sorted(aggregates), held=held)
+    snap = Snapshot(now_s=now_s, partitions=sorted(aggregates), held=held,
+                    tracked_tickets=tracked_tickets)  # fmt: skip
     level: dict[tuple[str, str, str, str], float] = defaultdict(float)
     backlog: dict[tuple[str, str], int] = defaultdict(int)
     oldest: dict[str, float] = {}

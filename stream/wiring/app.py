@@ -69,6 +69,8 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         max_message_bytes=settings.max_message_bytes,
         default_backlog_age_s=settings.default_backlog_age_s,
         max_queues=settings.max_queues,
+        closed_retention_s=settings.closed_retention_s,
+        solved_retention_s=settings.solved_retention_s,
     )
     # Key and value stay raw: the processor decodes, so bad bytes reach the dead-letter
     # topic unchanged instead of crashing a Faust deserializer.
@@ -93,7 +95,8 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     table.key_serializer = "raw"
     table.value_serializer = codec.CODEC_NAME
     runtime = Runtime(app, table, config, clock=settings.clock,
-                      backlog_age_s=settings.default_backlog_age_s)  # fmt: skip
+                      backlog_age_s=settings.default_backlog_age_s,
+                      purge_interval_s=settings.purge_interval_s)  # fmt: skip
 
     @app.agent(source, name="supportpulse.process")
     async def process(stream: faust.StreamT) -> None:

@@ -41,6 +41,7 @@ class Runtime:
         *,
         clock: str,
         backlog_age_s: float,
+        purge_interval_s: float = 60.0,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
@@ -50,6 +51,9 @@ class Runtime:
         self.backlog_age_s = backlog_age_s
         self.wall = wall
         self.processor = Processor(config, table.data)
+        # Retention scans every ticket of the owned partitions; not needed often.
+        self.purge_interval_s = purge_interval_s
+        self._next_purge = 0.0
         self.rekey_topic = app.topic(
             config.rekey_topic, key_type=bytes, value_type=bytes,
             key_serializer="raw", value_serializer="raw",
@@ -123,8 +127,11 @@ class Runtime:
                 key=fwd.key, value=fwd.value, partition=fwd.partition,
                 headers=[(SRC_HEADER, fwd.src.encode())],
             )  # fmt: skip
-        for (partition, key), entity in effects.writes.items():
-            self.table.send_changelog(partition, key, entity.to_dict())
+        for partition, key, value in effects.writes:
+            if value is None:  # a tombstone, as Faust writes for a deleted key
+                self.table.send_changelog(partition, key, None, value_serializer="raw")
+            else:
+                self.table.send_changelog(partition, key, value)
 
     async def housekeeping(self) -> None:
         """Expire orphans (wall clock) and old window buckets (processing clock)."""
@@ -133,6 +140,11 @@ class Runtime:
         self.sync_ownership()
         self.processor.expire_orphans(self.wall())
         self.processor.expire_windows(self.now_s())
+        if self.wall() >= self._next_purge:
+            self._next_purge = self.wall() + self.purge_interval_s
+            if self.processor.purge(self.now_s()):
+                await self.flush_effects()
+                self.processor.finish_purge()
         await self.flush_effects()
 
     def _recovered(self) -> bool:
@@ -151,7 +163,8 @@ class Runtime:
         """Everything exported, at the processing clock."""
         p = self.processor
         return take_snapshot(p.aggregates, p.records, now_s=self.now_s(),
-                             backlog_age_s=self.backlog_age_s, held=p.held_events())  # fmt: skip
+                             backlog_age_s=self.backlog_age_s, held=p.held_events(),
+                             tracked_tickets=p.tracked_tickets())  # fmt: skip
 
     def readiness(self) -> dict[str, Any]:
         """What /readyz reports."""

@@ -5,16 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream.domain.definitions import (
     DEFAULT_BACKLOG_AGE_S,
+    DEFAULT_CLOSED_RETENTION_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
     DEFAULT_MAX_QUEUES,
     DEFAULT_ORPHAN_TIMEOUT_S,
+    DEFAULT_SOLVED_RETENTION_S,
 )
 from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S
+from stream.domain.windows import RETENTION_SECONDS
 
 
 class WorkerSettings(BaseSettings):
@@ -35,10 +38,21 @@ class WorkerSettings(BaseSettings):
     max_future_skew_s: float = Field(DEFAULT_MAX_FUTURE_SKEW_S, ge=0)
     default_backlog_age_s: float = Field(DEFAULT_BACKLOG_AGE_S, gt=0)
     max_queues: int = Field(DEFAULT_MAX_QUEUES, ge=1)
+    closed_retention_s: float = Field(
+        DEFAULT_CLOSED_RETENTION_S,
+        ge=RETENTION_SECONDS,
+        description="Forget closed tickets after this.",
+    )
+    solved_retention_s: float = Field(
+        DEFAULT_SOLVED_RETENTION_S,
+        ge=RETENTION_SECONDS,
+        description="Forget solved tickets after this.",
+    )
     max_message_bytes: int = Field(65536, ge=1024)
     batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     housekeeping_interval_s: float = Field(5.0, gt=0)
+    purge_interval_s: float = Field(60.0, gt=0, description="How often retention runs.")
     standby_replicas: int = Field(0, ge=0)
     session_timeout_s: float = Field(10.0, ge=3, description="Consumer group session timeout.")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -46,6 +60,13 @@ class WorkerSettings(BaseSettings):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = None
+
+    @model_validator(mode="after")
+    def _solved_outlives_fcr(self) -> WorkerSettings:
+        if self.solved_retention_s <= self.fcr_reopen_window_s:
+            raise ValueError("solved_retention_s must exceed fcr_reopen_window_s, or a "
+                             "late reopen could not correct FCR")  # fmt: skip
+        return self
 
     @field_validator("broker")
     @classmethod
