@@ -154,6 +154,8 @@ class Processor:
                 PartitionRecord.from_dict(rec) if isinstance(rec, dict)
                 else rec if isinstance(rec, PartitionRecord) else PartitionRecord(p)
             )  # fmt: skip
+            if rec is not None:
+                self.store[record_key(p)] = self.records[p]
         if new:
             self._rebuild(new)
 
