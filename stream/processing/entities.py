@@ -129,6 +129,24 @@ class AgentPresence:
     t: float = 0.0
     recent: dict[str, str] = field(default_factory=dict)  # event_id -> via
 
+    def observe(self, event: dict[str, Any], *, t: float, via: str) -> str:
+        """Apply a presence event; the latest by event time wins.
+
+        Returns ``"applied"``, ``"duplicate"`` (a known event id from another message) or
+        ``"accounted"`` (the same message again after a crash: applied, nothing changes).
+        """
+        seen_via = self.recent.get(event["event_id"])
+        if seen_via is not None:
+            return "accounted" if seen_via == via else "duplicate"
+        if t >= self.t:
+            self.status = str(event["status"])
+            self.queues = [str(q) for q in event.get("queues", [])]
+            self.t = t
+        self.recent[event["event_id"]] = via
+        while len(self.recent) > PRESENCE_RECENT_IDS:
+            del self.recent[next(iter(self.recent))]
+        return "applied"
+
     def to_dict(self) -> dict[str, Any]:
         """Serialise for the changelog."""
         return {"k": "agent", "p": self.partition, "agent": self.agent, "status": self.status,

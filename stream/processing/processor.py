@@ -8,22 +8,13 @@ without interleaving with timers or scrapes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from stream.adapters.codec import Decoded, Rejected, decode
 from stream.domain import vocabulary as v
 from stream.domain.aggregates import PartitionAggregates
-from stream.domain.definitions import (
-    DEFAULT_BACKLOG_AGE_S,
-    DEFAULT_CLOSED_RETENTION_S,
-    DEFAULT_MAX_FUTURE_SKEW_S,
-    DEFAULT_MAX_QUEUES,
-    DEFAULT_ORPHAN_TIMEOUT_S,
-    DEFAULT_SOLVED_RETENTION_S,
-)
-from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S, nps_contribution
+from stream.domain.facts import nps_contribution
 from stream.domain.queue_cap import QueueCap
 from stream.domain.ticket import (
     ACCOUNTED,
@@ -32,92 +23,25 @@ from stream.domain.ticket import (
     Outcome,
     TicketState,
 )
+from stream.processing.config import ProcessorConfig
 from stream.processing.entities import (
-    PRESENCE_RECENT_IDS,
     AgentPresence,
     LoneNps,
     PartitionRecord,
 )
+from stream.processing.messages import (
+    SRC_HEADER,
+    Effects,
+    Forward,
+    Message,
+    record_key,
+    ticket_key,
+)
+from stream.processing.recovery import load_entity, rebuild_aggregates
+from stream.processing.retention import mark_expired
 from stream.processing.routing import partition_for
 
 log = logging.getLogger(__name__)
-
-SRC_HEADER = "sp-src"
-REASON_HEADER = "sp-reason"
-DETAIL_HEADER = "sp-detail"
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessorConfig:
-    """What the processor needs to know; built from the worker settings."""
-
-    input_topic: str
-    partitions: int
-    fcr_reopen_window_s: float = DEFAULT_FCR_REOPEN_WINDOW_S
-    orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S
-    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
-    max_message_bytes: int = 65536
-    default_backlog_age_s: float = DEFAULT_BACKLOG_AGE_S
-    max_queues: int = DEFAULT_MAX_QUEUES
-    closed_retention_s: float = DEFAULT_CLOSED_RETENTION_S
-    solved_retention_s: float = DEFAULT_SOLVED_RETENTION_S
-
-    @property
-    def rekey_topic(self) -> str:
-        """Internal topic of messages moved to the partition of their ticket."""
-        return f"{self.input_topic}.rekeyed"
-
-    @property
-    def dlq_topic(self) -> str:
-        """Dead-letter topic."""
-        return f"{self.input_topic}.dlq"
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One consumed Kafka message."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-    headers: Mapping[str, bytes] = field(default_factory=dict)
-
-    @property
-    def coords(self) -> str:
-        """``topic[partition]@offset``, as every log line names a message."""
-        return f"{self.topic}[{self.partition}]@{self.offset}"
-
-
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """A message to re-publish on the re-key topic, in its ticket's partition."""
-
-    partition: int
-    key: bytes
-    value: bytes
-    src: str
-
-
-@dataclass(slots=True)
-class Effects:
-    """What the wiring must do after a batch: write, dead-letter, forward."""
-
-    # In order: (partition, key, serialised entity, or None for a tombstone).
-    writes: list[tuple[int, str, dict[str, Any] | None]] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    forwards: list[Forward] = field(default_factory=list)
-
-
-def ticket_key(ticket_id: str) -> str:
-    """Table key of a ticket (prefixed so ids never collide with other entities)."""
-    return f"t:{ticket_id}"
-
-
-def record_key(partition: int) -> str:
-    """Table key of a partition's accounting record."""
-    return f"~p:{partition}"
 
 
 class Processor:
@@ -190,19 +114,7 @@ class Processor:
                 self.agents[p][entity.agent] = entity
         for p in partitions:
             ts = tickets[p]
-            contribs = [t.facts.contrib for t in ts]
-            contribs += [nps_contribution(n.queue, n.t, n.score) for n in nps[p]]
-            self.aggregates[p].rebuild(
-                contribs,
-                [t.counted.values() for t in ts],
-                [t.observed.values() for t in ts],
-                [(t.ticket_id, info) for t in ts if (info := t.open_info) is not None],
-            )
-            rec = self.records[p]
-            for ckey, n in rec.retired_counters.items():
-                self.aggregates[p].count(ckey, n)
-            for (metric, labels), hist in rec.retired_histograms.items():
-                self.aggregates[p].add_histogram(metric, labels, hist)
+            rebuild_aggregates(self.aggregates[p], ts, nps[p], self.records[p])
             log.info(
                 "partition %d rebuilt: %d tickets, %d held, %d lone NPS, %d agents",
                 p, len(ts), len(self.held[p]), len(nps[p]), len(self.agents[p]),
@@ -212,18 +124,7 @@ class Processor:
         """The entity object of a store value, converting recovered dicts once."""
         if not isinstance(value, dict):
             return value
-        kind = value.get("k")
-        entity: Any
-        if kind == "partition":
-            entity = PartitionRecord.from_dict(value)
-        elif kind == "nps":
-            entity = LoneNps.from_dict(value)
-        elif kind == "agent":
-            entity = AgentPresence.from_dict(value)
-        else:
-            entity = TicketState.from_dict(
-                value, fcr_reopen_window_s=self.config.fcr_reopen_window_s
-            )
+        entity = load_entity(value, fcr_reopen_window_s=self.config.fcr_reopen_window_s)
         self.store[key] = entity
         return entity
 
@@ -357,23 +258,14 @@ class Processor:
             state = self._load(key, state)
         if state is None:
             state = AgentPresence(p, str(event["agent"]))
-        event_id = event["event_id"]
-        seen_via = state.recent.get(event_id)
-        if seen_via is not None:
-            if seen_via == msg.coords:
-                rec.applied += 1
-            else:
-                rec.duplicate += 1
+        outcome = state.observe(event, t=result.occurred_at_s, via=msg.coords)
+        if outcome == DUPLICATE:
+            rec.duplicate += 1
             return
-        if result.occurred_at_s >= state.t:  # latest presence by event time wins
-            state.status = str(event["status"])
-            state.queues = [str(q) for q in event.get("queues", [])]
-            state.t = result.occurred_at_s
-        state.recent[event_id] = msg.coords
-        while len(state.recent) > PRESENCE_RECENT_IDS:
-            del state.recent[next(iter(state.recent))]
-        self.agents[p][state.agent] = state
         rec.applied += 1
+        if outcome == ACCOUNTED:
+            return
+        self.agents[p][state.agent] = state
         rec.last_event_s = max(rec.last_event_s, result.occurred_at_s)
         self._write(p, key, state)
 
@@ -434,32 +326,12 @@ class Processor:
                     keys.discard(key)
 
     def purge(self, now_s: float) -> int:
-        """Drop tickets nobody will ask about again; returns how many.
+        """Drop expired tickets (see :func:`mark_expired`); returns how many.
 
-        A closed ticket goes once its last event is older than ``closed_retention_s`` (by
-        then its window contributions have expired), a solved one after
-        ``solved_retention_s`` (past the FCR reopen window). Their counted facts move to
-        the partition record, so counters and histograms never go down. Unsolved tickets
-        are kept: they are the live backlog. Call :meth:`finish_purge` once the effects
-        are sent.
+        Call :meth:`finish_purge` once the effects are sent.
         """
         dropped = 0
-        cfg = self.config
-        for key in list(self.store.keys()):
-            entity = self.store.get(key)
-            rec = self.records.get(getattr(entity, "partition", -1))
-            if rec is None:
-                continue  # not an owned partition, or a recovered value not yet loaded
-            if isinstance(entity, TicketState) and not entity.held:
-                age = now_s - entity.last_event_s
-                closed, solved = entity.facts.closed, entity.facts.status == v.SOLVED
-                if (closed and age > cfg.closed_retention_s) or (
-                    solved and age > cfg.solved_retention_s
-                ):
-                    rec.retire(entity.counted.values(), entity.observed.values())
-                    rec.purging.append(key)
-            elif isinstance(entity, LoneNps) and now_s - entity.t > cfg.closed_retention_s:
-                rec.purging.append(key)
+        mark_expired(self.store.items(), self.records, self.config, now_s)
         for p, rec in self.records.items():
             if rec.purging:
                 # The record (with the keys) goes before the tombstones, in one partition.

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import faust
 
-from stream.processing.processor import ProcessorConfig
+from stream.processing.config import ProcessorConfig
 from stream.wiring import codec, web
 from stream.wiring.runtime import Runtime
 from stream.wiring.settings import WorkerSettings

@@ -10,14 +10,9 @@ from typing import Any
 import faust
 from faust.types import TP, TableT
 
-from stream.processing.processor import (
-    DETAIL_HEADER,
-    REASON_HEADER,
-    SRC_HEADER,
-    Message,
-    Processor,
-    ProcessorConfig,
-)
+from stream.processing.config import ProcessorConfig
+from stream.processing.messages import DETAIL_HEADER, REASON_HEADER, SRC_HEADER, Message
+from stream.processing.processor import Processor
 from stream.processing.snapshot import Snapshot, take_snapshot
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from stream.processing.processor import (
-    SRC_HEADER,
-    Message,
-    Processor,
-    ProcessorConfig,
-    record_key,
-)
+from stream.processing.config import ProcessorConfig
+from stream.processing.messages import SRC_HEADER, Message, record_key
+from stream.processing.processor import Processor
 from stream.processing.routing import partition_for
 from stream.processing.snapshot import take_snapshot
 from tests.helpers.events import created, nps, reply, status, ts

@@ -1,0 +1,41 @@
+"""What the processor is configured with; built from the worker settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stream.domain.definitions import (
+    DEFAULT_BACKLOG_AGE_S,
+    DEFAULT_CLOSED_RETENTION_S,
+    DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_QUEUES,
+    DEFAULT_ORPHAN_TIMEOUT_S,
+    DEFAULT_SOLVED_RETENTION_S,
+)
+from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    """What the processor needs to know; built from the worker settings."""
+
+    input_topic: str
+    partitions: int
+    fcr_reopen_window_s: float = DEFAULT_FCR_REOPEN_WINDOW_S
+    orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S
+    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
+    max_message_bytes: int = 65536
+    default_backlog_age_s: float = DEFAULT_BACKLOG_AGE_S
+    max_queues: int = DEFAULT_MAX_QUEUES
+    closed_retention_s: float = DEFAULT_CLOSED_RETENTION_S
+    solved_retention_s: float = DEFAULT_SOLVED_RETENTION_S
+
+    @property
+    def rekey_topic(self) -> str:
+        """Internal topic of messages moved to the partition of their ticket."""
+        return f"{self.input_topic}.rekeyed"
+
+    @property
+    def dlq_topic(self) -> str:
+        """Dead-letter topic."""
+        return f"{self.input_topic}.dlq"
