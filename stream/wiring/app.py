@@ -51,6 +51,7 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         web_host=settings.web_host,
         web_port=settings.web_port,
         producer_linger_ms=5,
+        consumer_group_instance_id=settings.group_instance_id,
         broker_commit_interval=1.0,
         # Tansu answers a JoinGroup only after half the session timeout; Faust's 60 s
         # default would keep a fresh worker idle for 30 s. Heartbeats run in the consumer

@@ -164,6 +164,8 @@ class Runtime:
     def readiness(self) -> dict[str, Any]:
         """What /readyz reports."""
         recovered = self._recovered()
+        if recovered and not self.app.rebalancing:
+            self.sync_ownership()
         owned = self.processor.owned
         return {
             "ready": bool(recovered and not self.app.rebalancing),

@@ -19,7 +19,10 @@ def test_restart__metrics_equal_the_undisturbed_run(
     embedded_broker: EmbeddedBroker, tmp_path: Path, how: str
 ) -> None:
     topic = f"restart-{uuid.uuid4().hex[:8]}"
-    kwargs = {"topic": topic, "app_id": f"sp-{topic}", "log_dir": tmp_path}
+    # Static membership: the restarted worker takes its partitions back without waiting
+    # for the killed member's session to expire.
+    env = {"SUPPORTPULSE_GROUP_INSTANCE_ID": f"{topic}-w1"}
+    kwargs = {"topic": topic, "app_id": f"sp-{topic}", "log_dir": tmp_path, "env": env}
     first = Worker(embedded_broker.url, **kwargs).start()  # type: ignore[arg-type]
     try:
         done = run_cli("replay", str(STORIES), "--broker", embedded_broker.url,
