@@ -55,8 +55,10 @@ class WorkerSettings(BaseSettings):
     purge_interval_s: float = Field(60.0, gt=0, description="How often retention runs.")
     standby_replicas: int = Field(0, ge=0)
     group_instance_id: str | None = Field(
-        None, description="Static group membership: a restarted worker with the same id "
-        "takes its partitions back at once instead of after the session timeout.")
+        None,
+        description="Static group membership: a restarted worker with the same id "
+        "takes its partitions back at once instead of after the session timeout.",
+    )
     session_timeout_s: float = Field(10.0, ge=3, description="Consumer group session timeout.")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: str | None = None

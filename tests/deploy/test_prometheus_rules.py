@@ -1,0 +1,81 @@
+"""`promtool` checks of deploy/prometheus: config, rule syntax, rule unit tests, rule names.
+
+Never skipped: `make test` installs promtool first (`make deps`), so a missing promtool is a
+broken setup and fails here with the command that fixes it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
+RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
+TEST_FILES = sorted((PROMETHEUS_DIR / "tests").glob("*.test.yml"))
+# level:metric:operations, e.g. queue_window:support_first_reply_seconds:avg
+RULE_NAME = re.compile(r"^[a-z]+(?:_[a-z]+)*:support_[a-z0-9_]+:[a-z0-9_]+$")
+MISSING = (
+    "promtool is not on PATH: run `make deps` (installs the Debian package `prometheus`, "
+    "which provides promtool and prometheus)"
+)
+RECORD = re.compile(r"^\s*- record:\s*(\S+)\s*$", re.MULTILINE)
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run promtool from the repository root (short paths in its output)."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.fail(MISSING, pytrace=False)
+    return subprocess.run([binary, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+
+
+def relative(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+
+
+def test_prometheus_config__passes_promtool_check_config() -> None:
+    done = promtool("check", "config", "deploy/prometheus/prometheus.yml")
+    assert done.returncode == 0, output(done)
+    assert f"SUCCESS: {len(RULE_FILES)} rule files found" in done.stdout, output(done)
+
+
+def test_rule_files__pass_promtool_check_rules() -> None:
+    assert RULE_FILES, "no rule files under deploy/prometheus/rules"
+    done = promtool("check", "rules", *relative(RULE_FILES))
+    assert done.returncode == 0, output(done)
+
+
+def test_rule_files__pass_their_promtool_unit_tests() -> None:
+    assert TEST_FILES, "no *.test.yml under deploy/prometheus/tests"
+    done = promtool("test", "rules", *relative(TEST_FILES))
+    assert done.returncode == 0, output(done)
+    assert done.stdout.count("SUCCESS") == len(TEST_FILES), output(done)
+
+
+def test_rule_files__each_has_exactly_one_test_file() -> None:
+    expected = sorted(f"{p.stem}.test.yml" for p in RULE_FILES)
+    assert sorted(p.name for p in TEST_FILES) == expected
+    for rules in RULE_FILES:
+        test_file = PROMETHEUS_DIR / "tests" / f"{rules.stem}.test.yml"
+        assert f"- ../rules/{rules.name}\n" in test_file.read_text(), test_file
+
+
+def test_recording_rules__are_named_level_metric_operations_and_each_is_tested() -> None:
+    for rules in RULE_FILES:
+        names = RECORD.findall(rules.read_text())
+        assert names, rules
+        assert len(names) == len(set(names)), f"duplicate rule names in {rules}"
+        assert [n for n in names if not RULE_NAME.match(n)] == []
+        tests = (PROMETHEUS_DIR / "tests" / f"{rules.stem}.test.yml").read_text()
+        untested = [n for n in names if not re.search(rf"expr: '?{re.escape(n)}\b", tests)]
+        assert untested == [], f"recording rules without a promtool test in {rules.name}"
