@@ -138,12 +138,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from stream.kafka.publish import EventPublisher
     from stream.kafka.urls import parse_broker_url
+    from stream.processing.routing import entity_key
 
     with EventPublisher(parse_broker_url(args.broker), args.topic) as publisher:
 
         def send(event: dict[str, object]) -> None:
-            key = event.get("ticket_id")
-            publisher.publish(orjson.dumps(event), key=str(key).encode() if key else None,
+            key = entity_key(event)
+            publisher.publish(orjson.dumps(event), key=key.encode() if key else None,
                               timestamp_ms=None)  # fmt: skip
 
         n = simulate_live(send, seed=args.seed, tickets_per_minute=args.rate,

@@ -17,6 +17,7 @@ from stream.kafka import KafkaUnavailableError
 from stream.kafka.publish import DeliveryError, EventPublisher
 from stream.kafka.topics import TopicPartitionMismatchError, ensure_topics
 from stream.kafka.urls import format_broker_url
+from stream.processing.routing import entity_key
 
 __all__ = ["MAX_SLEEP_S", "ReplayStats", "record_key_and_timestamp", "replay_file", "run_replay"]
 
@@ -50,8 +51,10 @@ def record_key_and_timestamp(raw: bytes) -> tuple[bytes | None, int | None]:
     """Derive the Kafka key and timestamp of one recorded event.
 
     The key is the ``ticket_id`` (UTF-8), so that one ticket's events share a partition
-    and stay in order. The timestamp is ``occurred_at`` in epoch milliseconds, because
-    Kafka timestamps drive stream time and a replay must look like the original traffic.
+    and stay in order (events with no ticket get the worker's own key for them, see
+    :func:`stream.processing.routing.entity_key`). The timestamp is ``occurred_at`` in
+    epoch milliseconds, because Kafka timestamps drive stream time and a replay must look
+    like the original traffic.
     Anything that does not yield them (bad JSON, a missing or malformed field) yields
     None: the bytes are published anyway and the worker dead-letters what is invalid.
 
@@ -67,8 +70,8 @@ def record_key_and_timestamp(raw: bytes) -> tuple[bytes | None, int | None]:
         return None, None
     if not isinstance(event, dict):
         return None, None
-    ticket_id = event.get("ticket_id")
-    key = ticket_id.encode() if isinstance(ticket_id, str) else None
+    entity = entity_key(event)
+    key = entity.encode() if entity is not None else None
     return key, _timestamp_ms(event.get("occurred_at"))
 
 
@@ -204,6 +207,6 @@ def run_replay(
     print(
         f"replayed {stats.published} events from {path} to {topic} at "
         f"{format_broker_url(brokers)} in {elapsed_s:.1f} s "
-        f"({stats.keyed} keyed by ticket_id, {stats.unkeyed} without a key)"
+        f"({stats.keyed} keyed by their ticket or agent, {stats.unkeyed} without a key)"
     )
     return 0

@@ -39,6 +39,7 @@ from stream.processing.messages import (
 )
 from stream.processing.recovery import load_entity, rebuild_aggregates
 from stream.processing.retention import mark_expired
+from stream.processing.routing import entity_key as entity_key_of
 from stream.processing.routing import partition_for
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class Processor:
             self._dead_letter(rec, DeadLetter(msg.value, result.reason, result.detail, src))
             return
         event = result.event
-        entity_key = self._entity_key(event)
+        entity_key = str(entity_key_of(event))  # validated: always derivable
         target = partition_for(entity_key, self.config.partitions)
         if from_input and target != msg.partition:
             self._effects.forwards.append(Forward(target, entity_key.encode(), msg.value, src))
@@ -178,16 +179,6 @@ class Processor:
         if result.occurred_at_s > rec.stream_time_s:
             rec.stream_time_s = result.occurred_at_s
         self._apply(rec, msg, result, src, now_wall_s)
-
-    @staticmethod
-    def _entity_key(event: dict[str, Any]) -> str:
-        """The key that decides an event's partition (the ticket id where there is one)."""
-        ticket_id = event.get("ticket_id")
-        if ticket_id is not None:
-            return str(ticket_id)
-        if event["type"] == v.AGENT_PRESENCE:
-            return f"agent:{event['agent']}"
-        return f"nps:{event['event_id']}"
 
     def _apply(
         self, rec: PartitionRecord, msg: Message, result: Decoded, src: str, now_wall_s: float

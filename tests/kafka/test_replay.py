@@ -197,7 +197,7 @@ def test_run_replay__creates_the_topic_and_prints_a_summary(
     assert code == 0
     assert out.count("\n") == 1
     assert f"replayed 3 events from {path} to {topic} at {broker.url}" in out
-    assert "(2 keyed by ticket_id, 1 without a key)" in out
+    assert "(2 keyed by their ticket or agent, 1 without a key)" in out
     assert len(consume_all(topic, 3)) == 3
     assert existing_partition_counts(broker.bootstrap_servers, [topic]) == {topic: 2}
 
