@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from kafka.partitioner.default import murmur2
 
 
+# Cached: a ticket's tens of events hash the same key, and murmur2 runs in Python.
+@lru_cache(maxsize=1 << 16)
 def partition_for(entity_key: str, partitions: int) -> int:
     """Partition of ``entity_key`` (a ticket id) among ``partitions``.
 
