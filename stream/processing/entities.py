@@ -8,6 +8,7 @@ from typing import Any
 
 from stream.domain.aggregates import HistogramState
 from stream.domain.facts import CounterKey, Observation
+from stream.domain.ticket import ACCOUNTED, APPLIED, DUPLICATE
 
 
 @dataclass(slots=True)
@@ -132,12 +133,12 @@ class AgentPresence:
     def observe(self, event: dict[str, Any], *, t: float, via: str) -> str:
         """Apply a presence event; the latest by event time wins.
 
-        Returns ``"applied"``, ``"duplicate"`` (a known event id from another message) or
-        ``"accounted"`` (the same message again after a crash: applied, nothing changes).
+        Returns ``APPLIED``, ``DUPLICATE`` (a known event id from another message) or
+        ``ACCOUNTED`` (the same message again after a crash: applied, nothing changes).
         """
         seen_via = self.recent.get(event["event_id"])
         if seen_via is not None:
-            return "accounted" if seen_via == via else "duplicate"
+            return ACCOUNTED if seen_via == via else DUPLICATE
         if t >= self.t:
             self.status = str(event["status"])
             self.queues = [str(q) for q in event.get("queues", [])]
@@ -145,7 +146,7 @@ class AgentPresence:
         self.recent[event["event_id"]] = via
         while len(self.recent) > PRESENCE_RECENT_IDS:
             del self.recent[next(iter(self.recent))]
-        return "applied"
+        return APPLIED
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for the changelog."""
