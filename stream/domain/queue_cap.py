@@ -30,7 +30,9 @@ class QueueCap:
             return queue
         return OTHER_QUEUE
 
-    def note_event(self, queue: str | None) -> None:
-        """Count an event that names a queue beyond the cap."""
+    def note_event(self, queue: str | None) -> bool:
+        """Count an event that names a queue beyond the cap; True when it does."""
         if queue is not None and self.label(queue) == OTHER_QUEUE and queue != OTHER_QUEUE:
             self.overflow_events += 1
+            return True
+        return False

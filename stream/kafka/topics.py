@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from kafka import KafkaAdminClient
@@ -78,20 +79,12 @@ def ensure_topics(
             raise ValueError(f"topic {name!r}: partition count must be >= 1, got {partitions}")
     if not topics:
         return
-    timeout_ms = int(timeout_s * 1000)
-    admin = _admin(brokers, security, timeout_ms)
-    try:
+    with _admin_session(brokers, security, timeout_s) as admin:
         existing = partition_counts(admin, list(topics))
         missing = {name: n for name, n in topics.items() if name not in existing}
         if missing:
-            _create(admin, missing, timeout_ms)
+            _create(admin, missing, int(timeout_s * 1000))
             existing = partition_counts(admin, list(topics))
-    except KafkaTimeoutError as exc:
-        raise KafkaUnavailableError(
-            f"Kafka at {','.join(brokers)} did not answer within {timeout_s:g} s: {exc}"
-        ) from exc
-    finally:
-        admin.close()
     problems = [
         f"{name!r} has {existing.get(name, 0)} partitions, needs {wanted}"
         for name, wanted in topics.items()
@@ -120,16 +113,8 @@ def existing_partition_counts(
     Raises:
         KafkaUnavailableError: No broker answered within ``timeout_s``.
     """
-    timeout_ms = int(timeout_s * 1000)
-    admin = _admin(brokers, security, timeout_ms)
-    try:
+    with _admin_session(brokers, security, timeout_s) as admin:
         return partition_counts(admin, names)
-    except KafkaTimeoutError as exc:
-        raise KafkaUnavailableError(
-            f"Kafka at {','.join(brokers)} did not answer within {timeout_s:g} s: {exc}"
-        ) from exc
-    finally:
-        admin.close()
 
 
 def partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
@@ -147,6 +132,22 @@ def partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int
             raise KafkaError(f"metadata for topic {topic.get('name')!r} failed: code {error_code}")
         counts[topic["name"]] = len(topic.get("partitions") or [])
     return counts
+
+
+@contextmanager
+def _admin_session(
+    brokers: list[str], security: Mapping[str, Any] | None, timeout_s: float
+) -> Iterator[KafkaAdminClient]:
+    """An admin client, closed afterwards; a timeout becomes KafkaUnavailableError."""
+    admin = _admin(brokers, security, int(timeout_s * 1000))
+    try:
+        yield admin
+    except KafkaTimeoutError as exc:
+        raise KafkaUnavailableError(
+            f"Kafka at {','.join(brokers)} did not answer within {timeout_s:g} s: {exc}"
+        ) from exc
+    finally:
+        admin.close()
 
 
 def _admin(

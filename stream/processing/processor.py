@@ -186,9 +186,7 @@ class Processor:
         event = result.event
         etype = event["type"]
         if "queue" in event:
-            before = self.cap.overflow_events
-            self.cap.note_event(event["queue"])
-            rec.queue_overflow += self.cap.overflow_events - before
+            rec.queue_overflow += self.cap.note_event(event["queue"])
         if event.get("ticket_id") is not None:
             self._apply_ticket(rec, msg, result, src, now_wall_s)
         elif etype == v.AGENT_PRESENCE:
