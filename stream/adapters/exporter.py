@@ -15,7 +15,11 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from stream.domain.definitions import CHANNEL_WINDOW_METRICS, HISTOGRAM_BUCKETS
+from stream.domain.definitions import (
+    CHANNEL_WINDOW_METRICS,
+    HISTOGRAM_BUCKETS,
+    SLA_WINDOW_METRICS,
+)
 from stream.processing.snapshot import Snapshot
 
 Metric = GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily
@@ -26,6 +30,15 @@ _COUNTERS = {
                ["queue", "priority", "channel"]),
     "reopened": ("support_tickets_reopened", "Reopens (solved -> unsolved).",
                  ["queue", "priority"]),
+    "sla_breached": ("support_sla_breaches",
+                     "SLA clock cycles breached (counted when first known; never retracted).",
+                     ["queue", "priority", "sla"]),
+    "sla_achieved": ("support_sla_achieved",
+                     "SLA clock cycles stopped within target (counted when first known).",
+                     ["queue", "priority", "sla"]),
+    "sla_cancelled": ("support_sla_cancelled",
+                      "SLA clock cycles cancelled: closed unsolved, or no policy applies any more.",
+                      ["queue", "priority", "sla"]),
 }  # fmt: skip
 _HISTOGRAMS = {
     "first_reply": ("support_first_reply_seconds",
@@ -54,6 +67,9 @@ _WINDOW_HELP = {
     "nps_detractors": "NPS responses scoring 0-6 in the window.",
     "nps_responses": "NPS responses in the window.",
     "severity_sum": "Severity (low=1 .. urgent=4) summed over tickets created in the window.",
+    "sla_breached": "SLA breaches whose breach instant is in the window (exact; late events "
+    "correct it).",
+    "sla_achieved": "SLA clock cycles achieved (stopped within target) in the window (exact).",
 }
 
 
@@ -70,6 +86,7 @@ class SupportCollector(Collector):
         yield from _counters(snap)
         yield from _histograms(snap)
         yield from _windows(snap)
+        yield from _sla(snap)
         yield from _pipeline(snap)
 
 
@@ -127,14 +144,47 @@ def _windows(snap: Snapshot) -> Iterator[Metric]:
     families: dict[str, GaugeMetricFamily] = {}
     for (metric, queue, channel, window), val in sorted(snap.windows.items()):
         family = families.get(metric)
-        with_channel = metric in CHANNEL_WINDOW_METRICS
+        extra = ("channel" if metric in CHANNEL_WINDOW_METRICS
+                 else "sla" if metric in SLA_WINDOW_METRICS else None)  # fmt: skip
         if family is None:
-            labels = ["queue", "channel", "window"] if with_channel else ["queue", "window"]
+            labels = ["queue", extra, "window"] if extra else ["queue", "window"]
             family = families[metric] = GaugeMetricFamily(
                 f"support_window_{metric}", _WINDOW_HELP[metric], labels=labels
             )
-        family.add_metric([queue, channel, window] if with_channel else [queue, window], val)
+        family.add_metric([queue, channel, window] if extra else [queue, window], val)
     yield from families.values()
+
+
+def _sla(snap: Snapshot) -> Iterator[Metric]:
+    breached = GaugeMetricFamily(
+        "support_sla_breached_tickets",
+        "Unsolved tickets with an SLA clock currently in breach.",
+        labels=["queue", "priority", "sla"],
+    )
+    for labels, n in sorted(snap.sla_breached.items()):
+        breached.add_metric(list(labels), n)
+    at_risk = GaugeMetricFamily(
+        "support_sla_at_risk_tickets",
+        "Tickets with an SLA clock running, not breached, and at most at_risk_within left.",
+        labels=["queue", "priority", "sla"],
+    )
+    for labels, n in sorted(snap.sla_at_risk.items()):
+        at_risk.add_metric(list(labels), n)
+    due = GaugeMetricFamily(
+        "support_sla_due_tickets",
+        "Running SLA clocks that breach within the horizon if nobody acts (cumulative).",
+        labels=["queue", "sla", "within"],
+    )
+    for labels, n in sorted(snap.sla_due.items()):
+        due.add_metric(list(labels), n)
+    next_breach = GaugeMetricFamily(
+        "support_sla_next_breach_seconds",
+        "Seconds until the earliest running SLA deadline of the queue (+Inf when none).",
+        labels=["queue"],
+    )
+    for queue, left in sorted(snap.sla_next_breach_s.items()):
+        next_breach.add_metric([queue], left)
+    yield from (breached, at_risk, due, next_breach)
 
 
 def _pipeline(snap: Snapshot) -> Iterator[Metric]:

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("wall", "event"),
         help="processing clock: wall time (live, default) or stream time (replays)",
     )
+    p.add_argument(
+        "--policies",
+        help="SLA policy file, TOML (default: the shipped deploy/sla/policies.toml; "
+        "'none': no SLA clocks)",
+    )
     p.add_argument("--data-dir", type=Path, help="Faust's local directory")
     p.add_argument("--topic", dest="input_topic", help=f"input topic (default {DEFAULT_TOPIC})")
     p.add_argument("--partitions", type=int, help="partitions of topics the worker creates")
@@ -87,17 +92,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_broker_foreground(args.port)
     if args.command == "worker":
+        from stream.adapters.policy_file import PolicyFileError
         from stream.cli.worker_cmd import run_worker
+        from stream.wiring.app import load_policies
         from stream.wiring.settings import WorkerSettings
 
         given = {name: getattr(args, name) for name in (
             "broker", "web_port", "web_host", "clock", "data_dir", "input_topic", "partitions",
-            "app_id") if getattr(args, name) is not None}  # fmt: skip
+            "app_id", "policies") if getattr(args, name) is not None}  # fmt: skip
         try:
             settings = WorkerSettings(**given)
         except ValueError as exc:
             print(f"worker: invalid settings: {exc}", file=sys.stderr)
             return 2
+        try:  # checked before anything starts, so a typo fails at once and clearly
+            policies = load_policies(settings.policies)
+        except (PolicyFileError, OSError) as exc:
+            print(f"worker: SLA policies: {exc}", file=sys.stderr)
+            return 2
+        logging.getLogger(__name__).info(
+            "SLA policies: %s", ", ".join(p.name for p in policies.policies) or "none"
+        )
         return run_worker(settings, loglevel=args.loglevel)
     if args.command == "replay":
         from stream.kafka.replay import run_replay

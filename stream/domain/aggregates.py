@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from stream.domain.definitions import HISTOGRAM_BUCKETS
 from stream.domain.facts import ContribKey, CounterKey, Observation
 from stream.domain.queue_cap import QueueCap
+from stream.domain.ticket import OpenInfo
 from stream.domain.windows import retention_floor, trailing_range
 
 # (metric, queue, channel) -> bucket start -> value
 SeriesKey = tuple[str, str, str]
 # (metric, queue, priority, status)
 LevelKey = tuple[str, str, str, str]
-OpenInfo = tuple[str, str, float]
 
 
 @dataclass(slots=True)
@@ -96,11 +96,12 @@ class PartitionAggregates:
         return hist
 
     def set_open(self, ticket_id: str, info: OpenInfo | None) -> None:
-        """Track the ticket in the unsolved index (for backlog and oldest age)."""
+        """Track the ticket in the unsolved index (backlog, oldest age, live SLA clocks)."""
         if info is None:
             self.open_tickets.pop(ticket_id, None)
         else:
-            self.open_tickets[ticket_id] = (self.cap.label(info[0]), info[1], info[2])
+            self.open_tickets[ticket_id] = (self.cap.label(info[0]), info[1], info[2], info[3],
+                                            info[4])  # fmt: skip
 
     def window_sum(self, key: SeriesKey, now_s: float, window_s: int) -> float:
         """Sum of the buckets of the trailing window at ``now_s``."""

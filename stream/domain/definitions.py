@@ -43,6 +43,14 @@ WINDOW_METRICS: Final = (
     "nps_responses",
     "severity_sum",
 )
+# Windowed SLA outcomes, labelled by the clock (`sla`) instead of a channel.
+SLA_WINDOW_METRICS: Final = ("sla_breached", "sla_achieved")
+# SLA outcome counters (`support_sla_<outcome>_total`), keyed like other counted facts.
+SLA_COUNTERS: Final = ("sla_breached", "sla_achieved", "sla_cancelled")
+# Horizons of the breach forecast `support_sla_due_tickets{within=...}`: the next quarter
+# hour (act now), the next hour (plan the hour), the next four hours (plan the shift).
+DUE_HORIZONS_S: Final = {"15m": 900.0, "1h": 3600.0, "4h": 14400.0}
+
 # Windowed measures that are also labelled by channel.
 CHANNEL_WINDOW_METRICS: Final = ("handle_seconds_sum", "interactions")
 

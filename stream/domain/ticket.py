@@ -20,6 +20,8 @@ from stream.domain.facts import (
     derive,
 )
 from stream.domain.records import TicketEvent
+from stream.domain.rules import TicketRules
+from stream.domain.sla_clocks import LiveClock, SlaFacts, derive_sla
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -27,6 +29,10 @@ HELD = "held"
 # Already accounted: a second copy of a re-keyed message whose first copy was processed.
 ACCOUNTED = "accounted"
 DEAD_LETTER = "dead_letter"
+
+# An unsolved ticket as the live gauges see it: queue, priority, created_at, the instant from
+# which it counts as backlog, and its live SLA clocks.
+OpenInfo = tuple[str, str, float, float, tuple[LiveClock, ...]]
 
 TICKET_CLOSED = "ticket_closed"
 UNKNOWN_TICKET = "unknown_ticket"
@@ -66,8 +72,9 @@ class Outcome:
     new_counts: list[CounterKey] = field(default_factory=list)
     new_observations: list[Observation] = field(default_factory=list)
     released: int = 0
-    was_open: tuple[str, str, float] | None = None
-    now_open: tuple[str, str, float] | None = None
+    was_open: OpenInfo | None = None
+    now_open: OpenInfo | None = None
+    next_deadline_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -82,14 +89,15 @@ class TicketState:
     counted: dict[str, CounterKey] = field(default_factory=dict)
     observed: dict[str, Observation] = field(default_factory=dict)
     facts: Facts = field(default_factory=Facts)
+    sla: SlaFacts = field(default_factory=SlaFacts)
     _ids: dict[str, TicketEvent] = field(default_factory=dict)
 
     @property
-    def open_info(self) -> tuple[str, str, float] | None:
-        """(queue, priority, created_at) while the ticket is unsolved, else None."""
-        f = self.facts
-        if f.unsolved and f.created_at is not None:
-            return (f.queue, f.priority, f.created_at)
+    def open_info(self) -> OpenInfo | None:
+        """What the live gauges need while the ticket is unsolved, else None."""
+        f, sla = self.facts, self.sla
+        if f.unsolved and f.created_at is not None and sla.backlog_after_s is not None:
+            return (f.queue, f.priority, f.created_at, sla.backlog_after_s, sla.live)
         return None
 
     @property
@@ -113,9 +121,10 @@ class TicketState:
         src: str,
         via: str,
         now_wall_s: float,
-        fcr_reopen_window_s: float,
+        rules: TicketRules,
+        now_s: float,
     ) -> Outcome:
-        """Apply one validated event of this ticket."""
+        """Apply one validated event of this ticket at processing clock ``now_s``."""
         existing = self.find(event["event_id"])
         if existing is not None:
             if existing.via == via:
@@ -139,15 +148,21 @@ class TicketState:
             to_add.extend((h.event, h.raw) for h in self.held)
             rec.f["_released"] = len(self.held)
             self.held.clear()
-        return self._insert(to_add, fcr_reopen_window_s)
+        return self._insert(to_add, rules, now_s)
 
-    def _insert(self, items: list[tuple[TicketEvent, bytes]], fcr_window_s: float) -> Outcome:
+    def advance(self, rules: TicketRules, now_s: float) -> Outcome:
+        """Re-derive at a later processing clock: deadlines passed since are breaches now."""
+        new, sla = derive_ticket(self.events, rules, now_s)
+        return self._refresh(new, sla, Outcome(APPLIED))
+
+    def _insert(
+        self, items: list[tuple[TicketEvent, bytes]], rules: TicketRules, now_s: float
+    ) -> Outcome:
         old = self.facts
-        was_open = self.open_info
         for rec, _ in items:
             bisect.insort(self.events, rec, key=lambda e: e.order)
             self._ids[rec.event_id] = rec
-        new = derive(self.events, fcr_reopen_window_s=fcr_window_s)
+        new, sla = derive_ticket(self.events, rules, now_s)
         outcome = Outcome(APPLIED)
         for i, (rec, raw) in enumerate(items):
             if rec.event_id in new.after_close and rec.event_id not in old.after_close:
@@ -169,7 +184,13 @@ class TicketState:
             else:
                 outcome.applied += 1
         outcome.released = len(items) - 1
-        self.facts = new
+        return self._refresh(new, sla, outcome)
+
+    def _refresh(self, new: Facts, sla: SlaFacts, outcome: Outcome) -> Outcome:
+        """Adopt newly derived facts; the outcome says what changed in the aggregates."""
+        old = self.facts
+        was_open = self.open_info
+        self.facts, self.sla = new, sla
         outcome.delta = contribution_delta(old.contrib, new.contrib)
         for fact_id, key in new.counted.items():
             if fact_id not in self.counted:
@@ -180,6 +201,7 @@ class TicketState:
                 self.observed[obs_id] = obs
                 outcome.new_observations.append(obs)
         outcome.was_open, outcome.now_open = was_open, self.open_info
+        outcome.next_deadline_s = sla.next_deadline_s
         return outcome
 
     def expire_held(self, now_wall_s: float, orphan_timeout_s: float) -> list[DeadLetter]:
@@ -212,8 +234,8 @@ class TicketState:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, fcr_reopen_window_s: float) -> TicketState:
-        """Rebuild a state from :meth:`to_dict` output and derive its facts."""
+    def from_dict(cls, data: dict[str, Any], *, rules: TicketRules, now_s: float) -> TicketState:
+        """Rebuild a state from :meth:`to_dict` output and derive its facts at ``now_s``."""
         events = [TicketEvent.from_list(e) for e in data["e"]]
         state = cls(
             ticket_id=data["id"],
@@ -230,5 +252,23 @@ class TicketState:
             },
         )
         state._ids = {e.event_id: e for e in events}
-        state.facts = derive(events, fcr_reopen_window_s=fcr_reopen_window_s)
+        state.facts, state.sla = derive_ticket(events, rules, now_s)
         return state
+
+
+def derive_ticket(
+    events: list[TicketEvent], rules: TicketRules, now_s: float
+) -> tuple[Facts, SlaFacts]:
+    """All facts of a ticket: the event facts plus its SLA clocks at processing clock ``now_s``.
+
+    The SLA contributions and counted outcomes are merged into the facts, so one delta and
+    one counted map cover both.
+    """
+    facts = derive(events, fcr_reopen_window_s=rules.fcr_reopen_window_s)
+    if facts.created_at is None:
+        return facts, SlaFacts()
+    sla = derive_sla(events, rules.policies, now_s=now_s,
+                     default_backlog_age_s=rules.default_backlog_age_s)  # fmt: skip
+    facts.contrib.update(sla.contrib)
+    facts.counted.update(sla.counted)
+    return facts, sla

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stream.domain.definitions import (
     DEFAULT_BACKLOG_AGE_S,
@@ -13,6 +13,8 @@ from stream.domain.definitions import (
     DEFAULT_SOLVED_RETENTION_S,
 )
 from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S
+from stream.domain.policies import PolicySet
+from stream.domain.rules import TicketRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,17 @@ class ProcessorConfig:
     max_queues: int = DEFAULT_MAX_QUEUES
     closed_retention_s: float = DEFAULT_CLOSED_RETENTION_S
     solved_retention_s: float = DEFAULT_SOLVED_RETENTION_S
+    policies: PolicySet = field(default_factory=lambda: PolicySet(()))
+    # The processing clock: "wall" (live) or "event" (stream time, for replays).
+    clock: str = "wall"
+
+    def rules(self) -> TicketRules:
+        """What ticket facts are derived with."""
+        return TicketRules(
+            fcr_reopen_window_s=self.fcr_reopen_window_s,
+            policies=self.policies,
+            default_backlog_age_s=self.default_backlog_age_s,
+        )
 
     @property
     def rekey_topic(self) -> str:

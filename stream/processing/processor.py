@@ -8,12 +8,14 @@ without interleaving with timers or scrapes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, MutableMapping
+import time
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from stream.adapters.codec import Decoded, Rejected, decode
 from stream.domain import vocabulary as v
 from stream.domain.aggregates import PartitionAggregates
+from stream.domain.deadlines import DeadlineQueue
 from stream.domain.facts import nps_contribution
 from stream.domain.queue_cap import QueueCap
 from stream.domain.ticket import (
@@ -48,9 +50,18 @@ log = logging.getLogger(__name__)
 class Processor:
     """Applies messages of the partitions this worker owns."""
 
-    def __init__(self, config: ProcessorConfig, store: MutableMapping[str, Any]) -> None:
+    def __init__(
+        self,
+        config: ProcessorConfig,
+        store: MutableMapping[str, Any],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.store = store
+        self.wall = wall
+        self.rules = config.rules()
+        # Per partition: each ticket's earliest SLA breach instant still ahead.
+        self.deadlines: dict[int, DeadlineQueue] = {}
         self.cap = QueueCap(config.max_queues)
         self.aggregates: dict[int, PartitionAggregates] = {}
         self.records: dict[int, PartitionRecord] = {}
@@ -74,6 +85,7 @@ class Processor:
             self.aggregates[p] = PartitionAggregates(cap=self.cap)
             self.held[p] = set()
             self.agents[p] = {}
+            self.deadlines[p] = DeadlineQueue()
             rec = self.store.get(record_key(p))
             self.records[p] = (
                 PartitionRecord.from_dict(rec) if isinstance(rec, dict)
@@ -91,6 +103,7 @@ class Processor:
             self.records.pop(p, None)
             self.held.pop(p, None)
             self.agents.pop(p, None)
+            self.deadlines.pop(p, None)
 
     def _rebuild(self, partitions: set[int]) -> None:
         tickets: dict[int, list[TicketState]] = {p: [] for p in partitions}
@@ -107,6 +120,7 @@ class Processor:
             entity = self._load(key, value)
             if isinstance(entity, TicketState):
                 tickets[p].append(entity)
+                self.deadlines[p].schedule(key, entity.sla.next_deadline_s)
                 if entity.held:
                     self.held[p].add(key)
             elif isinstance(entity, LoneNps):
@@ -117,19 +131,27 @@ class Processor:
             ts = tickets[p]
             rebuild_aggregates(self.aggregates[p], ts, nps[p], self.records[p])
             log.info(
-                "partition %d rebuilt: %d tickets, %d held, %d lone NPS, %d agents",
+                "partition %d rebuilt: %d tickets, %d held, %d lone NPS, %d agents, "
+                "%d SLA deadlines",
                 p, len(ts), len(self.held[p]), len(nps[p]), len(self.agents[p]),
+                len(self.deadlines[p]),
             )  # fmt: skip
 
     def _load(self, key: str, value: Any) -> Any:
         """The entity object of a store value, converting recovered dicts once."""
         if not isinstance(value, dict):
             return value
-        entity = load_entity(value, fcr_reopen_window_s=self.config.fcr_reopen_window_s)
+        entity = load_entity(value, rules=self.rules, now_s=self.clock_s(self.wall()))
         self.store[key] = entity
         return entity
 
     # -- processing --------------------------------------------------------------------
+
+    def clock_s(self, now_wall_s: float) -> float:
+        """The processing clock: wall time, or stream time with the event clock."""
+        if self.config.clock == "event":
+            return self.stream_time_s()
+        return now_wall_s
 
     def take_effects(self) -> Effects:
         """Effects since the last call; partition records are written last (see record).
@@ -211,9 +233,20 @@ class Processor:
             src=src,
             via=msg.coords,
             now_wall_s=now_wall_s,
-            fcr_reopen_window_s=self.config.fcr_reopen_window_s,
+            rules=self.rules,
+            now_s=self.clock_s(now_wall_s),
         )
         self._account(rec, outcome, result.occurred_at_s)
+        self._absorb(p, key, state, outcome)
+        if state.held:
+            self.held[p].add(key)
+        else:
+            self.held[p].discard(key)
+        if outcome.status not in (DUPLICATE, ACCOUNTED):
+            self._write(p, key, state)
+
+    def _absorb(self, p: int, key: str, state: TicketState, outcome: Outcome) -> None:
+        """Fold what a ticket's re-derivation changed into the partition's aggregates."""
         agg = self.aggregates[p]
         agg.apply_delta(outcome.delta)
         for ckey in outcome.new_counts:
@@ -222,12 +255,8 @@ class Processor:
             agg.observe(obs)
         if outcome.was_open != outcome.now_open:
             agg.set_open(state.ticket_id, outcome.now_open)
-        if state.held:
-            self.held[p].add(key)
-        else:
-            self.held[p].discard(key)
         if outcome.status not in (DUPLICATE, ACCOUNTED):
-            self._write(p, key, state)
+            self.deadlines[p].schedule(key, state.sla.next_deadline_s)
 
     def _account(self, rec: PartitionRecord, outcome: Outcome, t: float) -> None:
         if outcome.status == DUPLICATE:
@@ -296,6 +325,25 @@ class Processor:
         self._pending[(partition, key)] = None
 
     # -- time-driven work --------------------------------------------------------------
+
+    def fire_deadlines(self, now_wall_s: float) -> int:
+        """Breach the clocks whose deadline the processing clock has passed; count tickets.
+
+        No event arrives for a ticket that nobody answers, so its breach comes from here:
+        the ticket is re-derived at the processing clock, which turns the passed deadline
+        into a breach (counter, window gauge, breached gauge) and schedules the next one.
+        """
+        now_s = self.clock_s(now_wall_s)
+        fired = 0
+        for p, queue in self.deadlines.items():
+            for key in queue.pop_due(now_s):
+                state = self.store.get(key)
+                if not isinstance(state, TicketState):
+                    continue  # purged, or never loaded on this worker
+                self._absorb(p, key, state, state.advance(self.rules, now_s))
+                self._write(p, key, state)
+                fired += 1
+        return fired
 
     def expire_orphans(self, now_wall_s: float) -> None:
         """Dead-letter held events whose ``ticket.created`` never came (wall-clock timeout)."""

@@ -6,12 +6,13 @@ from typing import Any
 
 from stream.domain.aggregates import PartitionAggregates
 from stream.domain.facts import nps_contribution
+from stream.domain.rules import TicketRules
 from stream.domain.ticket import TicketState
 from stream.processing.entities import AgentPresence, LoneNps, PartitionRecord
 
 
-def load_entity(value: dict[str, Any], *, fcr_reopen_window_s: float) -> Any:
-    """The entity a changelog value (a ``to_dict`` output) describes."""
+def load_entity(value: dict[str, Any], *, rules: TicketRules, now_s: float) -> Any:
+    """The entity a changelog value (a ``to_dict`` output) describes, derived at ``now_s``."""
     kind = value.get("k")
     if kind == "partition":
         return PartitionRecord.from_dict(value)
@@ -19,7 +20,7 @@ def load_entity(value: dict[str, Any], *, fcr_reopen_window_s: float) -> Any:
         return LoneNps.from_dict(value)
     if kind == "agent":
         return AgentPresence.from_dict(value)
-    return TicketState.from_dict(value, fcr_reopen_window_s=fcr_reopen_window_s)
+    return TicketState.from_dict(value, rules=rules, now_s=now_s)
 
 
 def rebuild_aggregates(

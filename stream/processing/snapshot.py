@@ -9,7 +9,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from stream.domain.aggregates import HistogramState, PartitionAggregates
-from stream.domain.definitions import CHANNEL_WINDOW_METRICS, WINDOW_METRICS
+from stream.domain.definitions import (
+    CHANNEL_WINDOW_METRICS,
+    DUE_HORIZONS_S,
+    SLA_COUNTERS,
+    SLA_WINDOW_METRICS,
+    WINDOW_METRICS,
+)
+from stream.domain.policies import CLOCKS
+from stream.domain.sla_clocks import LiveClock
 from stream.domain.vocabulary import PRIORITIES, STATUSES, UNSOLVED
 from stream.domain.windows import WINDOWS_SECONDS
 from stream.processing.entities import PartitionRecord
@@ -47,6 +55,12 @@ class Snapshot:
     last_event_s: float = 0.0
     queue_overflow: int = 0
     partitions: list[int] = field(default_factory=list)
+    # SLA live gauges: (queue, priority, sla) -> tickets; (queue, sla, within) -> clocks;
+    # queue -> seconds to the earliest running deadline (+Inf when none).
+    sla_breached: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    sla_at_risk: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    sla_due: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    sla_next_breach_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def queues(self) -> list[str]:
@@ -61,7 +75,6 @@ def take_snapshot(
     records: dict[int, PartitionRecord],
     *,
     now_s: float,
-    backlog_age_s: float,
     held: int,
     tracked_tickets: int = 0,
 ) -> Snapshot:
@@ -73,15 +86,18 @@ def take_snapshot(
     oldest: dict[str, float] = {}
     counters: dict[tuple[str, ...], int] = defaultdict(int)
     windows: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    live = _LiveSla(now_s)
     for agg in aggregates.values():
         for key, val in agg.level.items():
             level[key] += val
-        for queue, priority, created_at in agg.open_tickets.values():
+        for queue, priority, created_at, backlog_after_s, clocks in agg.open_tickets.values():
             age = now_s - created_at
-            if age > backlog_age_s:
+            if now_s > backlog_after_s:
                 backlog[(queue, priority)] += 1
             if age > oldest.get(queue, 0.0):
                 oldest[queue] = age
+            if clocks:
+                live.add(queue, priority, clocks)
         for ckey, n in agg.counters.items():
             counters[ckey] += n
         for hkey, hist in agg.histograms.items():
@@ -104,8 +120,17 @@ def take_snapshot(
     level = defaultdict(float, {k: val for k, val in level.items() if val})
     for queue in queues:
         oldest.setdefault(queue, 0.0)
+        live.next_breach_s.setdefault(queue, float("inf"))
+        for sla in CLOCKS:
+            for within in DUE_HORIZONS_S:
+                live.due.setdefault((queue, sla, within), 0)
         for priority in PRIORITIES:
             backlog.setdefault((queue, priority), 0)
+            for sla in CLOCKS:
+                live.breached.setdefault((queue, priority, sla), 0)
+                live.at_risk.setdefault((queue, priority, sla), 0)
+                for outcome in SLA_COUNTERS:
+                    counters.setdefault((outcome, queue, priority, sla), 0)
             level[("tickets_unassigned", queue, priority, "")] += 0.0
             for status in UNSOLVED_STATUSES:
                 level[("tickets_unsolved", queue, priority, status)] += 0.0
@@ -114,6 +139,9 @@ def take_snapshot(
         for window in WINDOWS_SECONDS:
             for metric in WINDOW_METRICS:
                 windows[(metric, queue, "", window)] += 0.0
+            for metric in SLA_WINDOW_METRICS:
+                for sla in CLOCKS:
+                    windows[(metric, queue, sla, window)] += 0.0
     channels = {(k[1], k[3]) for k in counters if k[0] in ("created", "solved")}
     channels |= {(k[1], k[2]) for k in windows if k[0] in CHANNEL_WINDOW_METRICS}
     for queue, channel in channels:
@@ -122,6 +150,8 @@ def take_snapshot(
                 windows[(metric, queue, channel, window)] += 0.0
     snap.level, snap.backlog, snap.oldest_age_s = dict(level), dict(backlog), oldest
     snap.counters, snap.windows = dict(counters), dict(windows)
+    snap.sla_breached, snap.sla_at_risk = dict(live.breached), dict(live.at_risk)
+    snap.sla_due, snap.sla_next_breach_s = dict(live.due), live.next_breach_s
     snap.dead_lettered = dict.fromkeys(DEAD_LETTER_REASONS, 0)
     for rec in records.values():
         snap.consumed += rec.consumed
@@ -132,6 +162,37 @@ def take_snapshot(
         for reason, n in rec.dead_lettered.items():
             snap.dead_lettered[reason] = snap.dead_lettered.get(reason, 0) + n
     return snap
+
+
+class _LiveSla:
+    """Sums the live SLA clocks of unsolved tickets at one processing-clock instant."""
+
+    def __init__(self, now_s: float) -> None:
+        self.now_s = now_s
+        self.breached: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.at_risk: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.due: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.next_breach_s: dict[str, float] = {}
+
+    def add(self, queue: str, priority: str, clocks: tuple[LiveClock, ...]) -> None:
+        """One ticket's live clocks (at most one per sla)."""
+        now = self.now_s
+        for c in clocks:
+            deadline = c.deadline_s
+            if c.breached_s is not None or (deadline is not None and deadline < now):
+                # A deadline passed since the last timer tick is a breach already.
+                self.breached[(queue, priority, c.sla)] += 1
+                continue
+            if deadline is None:
+                continue  # paused: neither at risk nor due
+            if c.at_risk_s is not None and c.at_risk_s <= now:
+                self.at_risk[(queue, priority, c.sla)] += 1
+            left = deadline - now
+            for within, horizon_s in DUE_HORIZONS_S.items():
+                if left <= horizon_s:
+                    self.due[(queue, c.sla, within)] += 1
+            if left < self.next_breach_s.get(queue, float("inf")):
+                self.next_breach_s[queue] = left
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -158,6 +219,13 @@ def queue_summary(snap: Snapshot) -> dict[str, dict[str, float | int | None]]:
         unassigned = sum(val for k, val in snap.level.items()
                          if k[0] == "tickets_unassigned" and k[1] == queue)  # fmt: skip
         nps_n = w("nps_responses", "24h")
+
+        def sla_w(metric: str, q: str = queue) -> float:
+            return sum(val for (m, qq, _s, win), val in snap.windows.items()
+                       if m == metric and qq == q and win == "24h")  # fmt: skip
+
+        breached_24h, achieved_24h = sla_w("sla_breached"), sla_w("sla_achieved")
+        next_breach = snap.sla_next_breach_s.get(queue, float("inf"))
         out[queue] = {
             "unsolved": int(unsolved),
             "unassigned": int(unassigned),
@@ -180,5 +248,19 @@ def queue_summary(snap: Snapshot) -> dict[str, dict[str, float | int | None]]:
             100.0 * (w("nps_promoters", "24h") - w("nps_detractors", "24h")) / nps_n,
             "reopen_rate_24h": _ratio(w("reopened_tickets", "24h"), w("solved_tickets", "24h")),
             "severity_avg_24h": _ratio(w("severity_sum", "24h"), w("created_tickets", "24h")),
+            "sla_breached_tickets": sum(n for (q, _p, _s), n in snap.sla_breached.items()
+                                        if q == queue),
+            "sla_at_risk_tickets": sum(n for (q, _p, _s), n in snap.sla_at_risk.items()
+                                       if q == queue),
+            "sla_next_breach_seconds": None if next_breach == float("inf") else next_breach,
+            "sla_due_15m": sum(n for (q, _s, h), n in snap.sla_due.items()
+                               if q == queue and h == "15m"),
+            "sla_due_1h": sum(n for (q, _s, h), n in snap.sla_due.items()
+                              if q == queue and h == "1h"),
+            "sla_due_4h": sum(n for (q, _s, h), n in snap.sla_due.items()
+                              if q == queue and h == "4h"),
+            "sla_breaches_24h": int(breached_24h),
+            "sla_achieved_24h": int(achieved_24h),
+            "sla_attainment_24h": _ratio(achieved_24h, achieved_24h + breached_24h),
         }  # fmt: skip
     return out

@@ -6,6 +6,8 @@ from typing import Any, cast
 
 import faust
 
+from stream.adapters.policy_file import default_policy_path, load_policy_file
+from stream.domain.policies import PolicySet
 from stream.processing.config import ProcessorConfig
 from stream.wiring import codec, web
 from stream.wiring.runtime import Runtime
@@ -34,6 +36,13 @@ def faust_broker_options(settings: WorkerSettings) -> dict[str, object]:
             ssl_context=context if settings.security_protocol == "SASL_SSL" else None,
         )
     }
+
+
+def load_policies(spec: str | None) -> PolicySet:
+    """The SLA policies a worker runs with: a file, the shipped default, or none."""
+    if spec is not None and spec.strip().lower() == "none":
+        return PolicySet(())
+    return load_policy_file(spec or default_policy_path())
 
 
 def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
@@ -72,6 +81,8 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         max_queues=settings.max_queues,
         closed_retention_s=settings.closed_retention_s,
         solved_retention_s=settings.solved_retention_s,
+        policies=load_policies(settings.policies),
+        clock=settings.clock,
     )
     # Key and value stay raw: the processor decodes, so bad bytes reach the dead-letter
     # topic unchanged instead of crashing a Faust deserializer.
@@ -96,7 +107,6 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     table.key_serializer = "raw"
     table.value_serializer = codec.CODEC_NAME
     runtime = Runtime(app, table, config, clock=settings.clock,
-                      backlog_age_s=settings.default_backlog_age_s,
                       purge_interval_s=settings.purge_interval_s)  # fmt: skip
 
     @app.agent(source, name="supportpulse.process")
@@ -104,6 +114,10 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         batches = cast(faust.Stream, stream).take_events
         async for events in batches(settings.batch_size, settings.batch_within_s):
             await runtime.process_batch(events)
+
+    @app.timer(interval=settings.deadline_interval_s)
+    async def deadlines() -> None:
+        await runtime.fire_deadlines()
 
     @app.timer(interval=settings.housekeeping_interval_s)
     async def housekeeping() -> None:

@@ -35,7 +35,6 @@ class Runtime:
         config: ProcessorConfig,
         *,
         clock: str,
-        backlog_age_s: float,
         purge_interval_s: float = 60.0,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -43,9 +42,8 @@ class Runtime:
         self.table = table
         self.config = config
         self.clock = clock
-        self.backlog_age_s = backlog_age_s
         self.wall = wall
-        self.processor = Processor(config, table.data)
+        self.processor = Processor(config, table.data, wall=wall)
         # Retention scans every ticket of the owned partitions; not needed often.
         self.purge_interval_s = purge_interval_s
         self._next_purge = 0.0
@@ -101,6 +99,8 @@ class Runtime:
             handle(Message(m.topic, m.partition, m.offset, m.key, m.value or b"",
                            _headers(m.headers)), now)  # fmt: skip
             n += 1
+        # With the event clock, this batch may have moved stream time past deadlines.
+        self.processor.fire_deadlines(now)
         await self.flush_effects()
         return n
 
@@ -128,6 +128,14 @@ class Runtime:
             else:
                 self.table.send_changelog(partition, key, value)
 
+    async def fire_deadlines(self) -> None:
+        """Turn SLA deadlines the processing clock has passed into breaches (timer, ~1 s)."""
+        if self.app.rebalancing or not self._recovered():
+            return
+        self.sync_ownership()
+        if self.processor.fire_deadlines(self.wall()):
+            await self.flush_effects()
+
     async def housekeeping(self) -> None:
         """Expire orphans (wall clock) and old window buckets (processing clock)."""
         if self.app.rebalancing or not self._recovered():
@@ -150,15 +158,12 @@ class Runtime:
 
     def now_s(self) -> float:
         """The processing clock: wall time, or stream time with ``--clock event``."""
-        if self.clock == "event":
-            return self.processor.stream_time_s()
-        return self.wall()
+        return self.processor.clock_s(self.wall())
 
     def snapshot(self) -> Snapshot:
         """Everything exported, at the processing clock."""
         p = self.processor
-        return take_snapshot(p.aggregates, p.records, now_s=self.now_s(),
-                             backlog_age_s=self.backlog_age_s, held=p.held_events(),
+        return take_snapshot(p.aggregates, p.records, now_s=self.now_s(), held=p.held_events(),
                              tracked_tickets=p.tracked_tickets())  # fmt: skip
 
     def readiness(self) -> dict[str, Any]:

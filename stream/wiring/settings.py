@@ -32,6 +32,11 @@ class WorkerSettings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Interface of the HTTP server.")
     web_port: int = Field(6066, ge=1, le=65535)
     clock: Literal["wall", "event"] = "wall"
+    policies: str | None = Field(
+        None,
+        description="SLA policy file (TOML); unset: the shipped deploy/sla/policies.toml; "
+        "'none': no SLA clocks.",
+    )
     data_dir: Path = Path("./supportpulse-data")
     fcr_reopen_window_s: float = Field(DEFAULT_FCR_REOPEN_WINDOW_S, gt=0)
     orphan_timeout_s: float = Field(DEFAULT_ORPHAN_TIMEOUT_S, gt=0)
@@ -52,6 +57,9 @@ class WorkerSettings(BaseSettings):
     batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     housekeeping_interval_s: float = Field(5.0, gt=0)
+    deadline_interval_s: float = Field(
+        1.0, gt=0, description="How often passed SLA deadlines are turned into breaches."
+    )
     purge_interval_s: float = Field(60.0, gt=0, description="How often retention runs.")
     standby_replicas: int = Field(0, ge=0)
     group_instance_id: str | None = Field(

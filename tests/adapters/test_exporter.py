@@ -16,7 +16,7 @@ NOW = 1_772_452_800.0  # 2026-03-02T12:00:00Z
 
 def snapshot_of(aggs: dict[int, PartitionAggregates],
                 records: dict[int, PartitionRecord]) -> Snapshot:  # fmt: skip
-    return take_snapshot(aggs, records, now_s=NOW, backlog_age_s=86400.0, held=2)
+    return take_snapshot(aggs, records, now_s=NOW, held=2)
 
 
 def sample_aggregates(cap: QueueCap | None = None) -> PartitionAggregates:
@@ -33,7 +33,7 @@ def sample_aggregates(cap: QueueCap | None = None) -> PartitionAggregates:
     agg.count(("created", "billing", "high", "chat"))
     agg.observe(("first_reply", ("billing", "high"), 300.0))
     agg.observe(("first_reply", ("billing", "high"), 60.0))
-    agg.set_open("T-1", ("billing", "high", NOW - 90000))
+    agg.set_open("T-1", ("billing", "high", NOW - 90000, NOW - 90000 + 86400, ()))
     return agg
 
 

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from stream.domain.facts import Facts, derive
 from stream.domain.records import TicketEvent
+from stream.domain.rules import TicketRules
 from stream.domain.ticket import TicketState
 from stream.domain.windows import bucket_of
 from tests.helpers.events import created, csat, customer, event, interaction, reply, status, ts
 
 DAY = 86400.0
 WEEK = 7 * DAY
+RULES = TicketRules(fcr_reopen_window_s=WEEK)
 
 
 def t_of(ev: dict[str, Any]) -> float:
@@ -27,7 +29,7 @@ def apply_all(events: list[dict[str, Any]], ticket: str = "T-1") -> TicketState:
     state = TicketState(ticket, 0)
     for i, ev in enumerate(events):
         state.apply(ev, t=t_of(ev), raw=b"{}", src=f"in:0:{i}", via=f"in:0:{i}",
-                    now_wall_s=0.0, fcr_reopen_window_s=WEEK)  # fmt: skip
+                    now_wall_s=0.0, rules=RULES, now_s=0.0)  # fmt: skip
     return state
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from stream.domain.rules import TicketRules
 from stream.domain.ticket import (
     ACCOUNTED,
     APPLIED,
@@ -19,6 +20,7 @@ from stream.domain.windows import bucket_of
 from tests.helpers.events import created, reply, status, ts
 
 WEEK = 7 * 86400.0
+RULES = TicketRules(fcr_reopen_window_s=WEEK)
 
 
 def t_of(ev: dict[str, Any]) -> float:
@@ -28,7 +30,7 @@ def t_of(ev: dict[str, Any]) -> float:
 def put(state: TicketState, ev: dict[str, Any], via: str, src: str | None = None,
         now: float = 0.0) -> Any:  # fmt: skip
     return state.apply(ev, t=t_of(ev), raw=b"raw-" + via.encode(), src=src or via, via=via,
-                       now_wall_s=now, fcr_reopen_window_s=WEEK)  # fmt: skip
+                       now_wall_s=now, rules=RULES, now_s=0.0)  # fmt: skip
 
 
 def test_apply__duplicate_event_id_changes_nothing() -> None:
@@ -121,7 +123,7 @@ def test_serialisation__round_trip_keeps_facts_and_dedupe() -> None:
     put(state, r, "in:2:1")
     put(state, status(120, "pending"), "in:2:2")
     put(state, reply(30, ticket="T-1"), "in:2:3")
-    loaded = TicketState.from_dict(state.to_dict(), fcr_reopen_window_s=WEEK)
+    loaded = TicketState.from_dict(state.to_dict(), rules=RULES, now_s=0.0)
     assert loaded.facts.contrib == state.facts.contrib
     assert loaded.counted == state.counted and loaded.observed == state.observed
     assert put(loaded, r, "in:2:9").status == DUPLICATE

@@ -1,0 +1,24 @@
+"""The configuration that ticket facts depend on, passed to every derivation as one value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stream.domain.definitions import DEFAULT_BACKLOG_AGE_S
+from stream.domain.facts import DEFAULT_FCR_REOPEN_WINDOW_S
+from stream.domain.policies import PolicySet
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRules:
+    """Knobs of the metric definitions: FCR reopen window, SLA policies, default backlog age.
+
+    Attributes:
+        fcr_reopen_window_s: a reopen within this long after the first solve spoils FCR.
+        policies: the SLA policies (empty: no SLA clocks).
+        default_backlog_age_s: backlog age of a ticket whose policy sets no resolution target.
+    """
+
+    fcr_reopen_window_s: float = DEFAULT_FCR_REOPEN_WINDOW_S
+    policies: PolicySet = field(default_factory=lambda: PolicySet(()))
+    default_backlog_age_s: float = DEFAULT_BACKLOG_AGE_S

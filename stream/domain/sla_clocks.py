@@ -1,0 +1,291 @@
+"""SLA clocks of one ticket as a pure function of its events, its policies and the processing clock.
+
+Like the other facts, the clocks are re-derived from the sorted, deduplicated events on
+every change, so a late or redelivered event gives the same cycles as in-order delivery.
+The processing clock only decides which running deadlines have already passed: a breach
+is the instant a running clock's elapsed time first exceeds its target, a pure function
+of the events, and ``now_s`` says whether that instant is in the past yet.
+
+Each clock cycle ends as exactly one of achieved, breached or cancelled. Its identity is
+the clock and the id of the event that started it, so the counters count each cycle's
+outcome once, when it first becomes known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from stream.domain import vocabulary as v
+from stream.domain.facts import ContribKey, CounterKey
+from stream.domain.policies import PolicySet, SlaPolicy
+from stream.domain.records import TicketEvent
+from stream.domain.windows import bucket_of
+
+ACHIEVED = "achieved"
+BREACHED = "breached"
+CANCELLED = "cancelled"
+FIRST_REPLY, NEXT_REPLY, RESOLUTION = "first_reply", "next_reply", "resolution"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveClock:
+    """A cycle still running (or paused) at the processing clock, as the live gauges read it.
+
+    Attributes:
+        sla: the clock (first_reply, next_reply, resolution).
+        breached_s: when it breached, or None; a breached clock runs on until it stops.
+        deadline_s: its breach instant while running and not breached; None when paused.
+        at_risk_s: from this instant it is at risk (remaining <= at_risk_within).
+    """
+
+    sla: str
+    breached_s: float | None
+    deadline_s: float | None
+    at_risk_s: float | None
+
+
+@dataclass(slots=True)
+class SlaFacts:
+    """What a ticket's clocks contribute: window outcomes, counted outcomes, live clocks."""
+
+    contrib: dict[ContribKey, float] = field(default_factory=dict)
+    counted: dict[str, CounterKey] = field(default_factory=dict)
+    live: tuple[LiveClock, ...] = ()
+    backlog_after_s: float | None = None
+
+    @property
+    def next_deadline_s(self) -> float | None:
+        """The earliest breach instant still ahead, for the deadline queue."""
+        return min((c.deadline_s for c in self.live if c.deadline_s is not None), default=None)
+
+
+@dataclass(slots=True)
+class _Clock:
+    """One clock's activity (its accrual spans) and its current cycle under a policy."""
+
+    sla: str
+    spans: list[list[float]]  # [start, end]; the last one is open while accruing
+    accruing: bool = True
+    cycle: str | None = None
+    breached_s: float | None = None
+    deadline_s: float | None = None
+    at_risk_s: float | None = None
+
+
+class _Walk:
+    """Walks a ticket's events in order, keeping its clocks and recording their outcomes."""
+
+    def __init__(self, policies: PolicySet, queue: str, priority: str, channel: str) -> None:
+        self.policies = policies
+        self.q, self.pr, self.ch = queue, priority, channel
+        self.policy: SlaPolicy | None = policies.select(queue, priority, channel)
+        self.clocks: dict[str, _Clock] = {}
+        self.out = SlaFacts()
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def _record(self, c: _Clock, outcome: str, at_s: float) -> None:
+        assert c.cycle is not None
+        self.out.counted[f"sla:{c.cycle}"] = (f"sla_{outcome}", self.q, self.pr, c.sla)
+        if outcome != CANCELLED:
+            key: ContribKey = ("w", f"sla_{outcome}", self.q, c.sla, bucket_of(at_s))
+            self.out.contrib[key] = self.out.contrib.get(key, 0.0) + 1.0
+
+    def _breach(self, c: _Clock, at_s: float) -> None:
+        c.breached_s, c.deadline_s, c.at_risk_s = at_s, None, None
+        self._record(c, BREACHED, at_s)
+
+    def advance(self, t: float) -> None:
+        """Breach every running clock whose deadline passed before ``t``."""
+        for c in self.clocks.values():
+            if c.deadline_s is not None and c.deadline_s < t:
+                self._breach(c, c.deadline_s)
+
+    # -- measuring ---------------------------------------------------------------------
+
+    def measure(self, c: _Clock, t: float, cause: str) -> None:
+        """(Re)compute a clock under the policy in effect at ``t``.
+
+        Elapsed time is always recomputed from the clock's own start on the policy's
+        calendar; a cycle that has breached stays breached.
+        """
+        policy = self.policy
+        target = None if policy is None else policy.targets.get(c.sla)
+        if policy is None or target is None:
+            if c.cycle is not None and c.breached_s is None:
+                self._record(c, CANCELLED, t)
+            c.cycle, c.breached_s, c.deadline_s, c.at_risk_s = None, None, None, None
+            return
+        if c.cycle is None:
+            c.cycle = f"{c.sla}:{cause}"
+        if c.breached_s is not None:
+            return
+        cal = policy.calendar
+        elapsed = sum(cal.business_seconds(a, t if i == len(c.spans) - 1 and c.accruing else b)
+                      for i, (a, b) in enumerate(c.spans))  # fmt: skip
+        if elapsed > target:
+            self._breach(c, t)
+            return
+        if not c.accruing:
+            c.deadline_s = c.at_risk_s = None
+            return
+        c.deadline_s = cal.breach_instant(t, target - elapsed)
+        risk = target - policy.at_risk_within_s - elapsed
+        c.at_risk_s = t if risk <= 0 else cal.reach_instant(t, risk)
+
+    def reselect(self, t: float, cause: str) -> None:
+        """Queue or priority changed: choose the policy again and re-measure every clock."""
+        self.policy = self.policies.select(self.q, self.pr, self.ch)
+        for c in self.clocks.values():
+            self.measure(c, t, cause)
+
+    # -- clock transitions -------------------------------------------------------------
+
+    def start(self, sla: str, t: float, cause: str, spans: list[list[float]] | None = None,
+              *, accruing: bool = True) -> None:  # fmt: skip
+        """Start a clock (its spans may carry earlier cycles' time, as on reopen)."""
+        spans = [] if spans is None else spans
+        if accruing:
+            spans.append([t, t])
+        c = self.clocks[sla] = _Clock(sla, spans, accruing)
+        self.measure(c, t, cause)
+
+    def stop(self, sla: str, t: float) -> None:
+        """Stop a clock: achieved unless it breached already."""
+        c = self.clocks.pop(sla, None)
+        if c is None:
+            return
+        if c.accruing:
+            c.spans[-1][1] = t
+        if c.cycle is not None and c.breached_s is None:
+            self._record(c, ACHIEVED, t)
+
+    def pause(self, t: float) -> None:
+        """Pause the resolution clock (the ticket waits on the customer)."""
+        c = self.clocks.get(RESOLUTION)
+        if c is not None and c.accruing:
+            c.spans[-1][1] = t
+            c.accruing = False
+            c.deadline_s = c.at_risk_s = None
+
+    def resume(self, t: float, cause: str) -> None:
+        """Resume the resolution clock; past its target already, it breaches now."""
+        c = self.clocks.get(RESOLUTION)
+        if c is not None and not c.accruing:
+            c.spans.append([t, t])
+            c.accruing = True
+            self.measure(c, t, cause)
+
+    def cancel_all(self, t: float) -> None:
+        """The ticket closed unsolved: every running cycle is cancelled."""
+        for c in self.clocks.values():
+            if c.cycle is not None and c.breached_s is None:
+                self._record(c, CANCELLED, t)
+        self.clocks.clear()
+
+    def finish(self, now_s: float) -> SlaFacts:
+        """Breaches up to the processing clock, and the clocks still live at it."""
+        self.advance(now_s)
+        self.out.live = tuple(
+            LiveClock(c.sla, c.breached_s, c.deadline_s, c.at_risk_s)
+            for c in self.clocks.values() if c.cycle is not None
+        )  # fmt: skip
+        return self.out
+
+
+def derive_sla(
+    events: Sequence[TicketEvent],
+    policies: PolicySet,
+    *,
+    now_s: float,
+    default_backlog_age_s: float,
+) -> SlaFacts:
+    """Derive a ticket's SLA clocks from its events sorted by ``(t, seq)``.
+
+    Events timed before ``ticket.created`` count at the creation instant, as in the other
+    facts; events after a close have no effect.
+    """
+    created = next((e for e in events if e.type == v.TICKET_CREATED), None)
+    if created is None:
+        return SlaFacts()
+    ct, cf = created.t, created.f
+    w = _Walk(policies, cf.get("queue") or v.OTHER_QUEUE, cf.get("priority") or "normal",
+              cf.get("channel") or "other")  # fmt: skip
+    status = cf.get("status") or "new"
+    first_reply_done = False
+    resolution_spans: list[list[float]] = []
+    unanswered_while_solved = False
+
+    w.start(FIRST_REPLY, ct, created.event_id)
+    w.start(RESOLUTION, ct, created.event_id, resolution_spans, accruing=status != "pending")
+    if status == v.SOLVED:
+        w.stop(FIRST_REPLY, ct)
+        w.stop(RESOLUTION, ct)
+        first_reply_done = True
+    elif status == v.CLOSED:
+        w.cancel_all(ct)
+        return w.finish(ct)
+
+    for ev in events:
+        if ev is created:
+            continue
+        t = ev.t if ev.t > ct else ct
+        w.advance(t)
+        f, etype = ev.f, ev.type
+        if etype == v.TICKET_MESSAGE and f.get("public", True):
+            if f.get("author") == "agent":
+                w.stop(FIRST_REPLY, t)
+                w.stop(NEXT_REPLY, t)
+                first_reply_done = True
+                unanswered_while_solved = False
+            elif status == v.SOLVED:
+                unanswered_while_solved = True
+            elif first_reply_done and NEXT_REPLY not in w.clocks:
+                w.start(NEXT_REPLY, t, ev.event_id)
+        elif etype == v.TICKET_STATUS_CHANGED:
+            new = f["status"]
+            if new == status:
+                continue
+            if new == v.CLOSED:
+                if status in v.UNSOLVED:
+                    w.cancel_all(t)
+                status = new
+                break
+            if new == v.SOLVED:
+                w.stop(FIRST_REPLY, t)
+                w.stop(NEXT_REPLY, t)
+                w.stop(RESOLUTION, t)
+                first_reply_done = True
+            elif status == v.SOLVED:  # a reopen: a new resolution cycle carrying the old time
+                w.start(RESOLUTION, t, ev.event_id, resolution_spans, accruing=new != "pending")
+                if unanswered_while_solved:
+                    w.start(NEXT_REPLY, t, ev.event_id)
+                    unanswered_while_solved = False
+            elif new == "pending":
+                w.pause(t)
+            elif status == "pending":
+                w.resume(t, ev.event_id)
+            status = new
+        elif etype == v.TICKET_QUEUE_CHANGED:
+            w.q = f["queue"]
+            w.reselect(t, ev.event_id)
+        elif etype == v.TICKET_PRIORITY_CHANGED:
+            w.pr = f["priority"]
+            w.reselect(t, ev.event_id)
+    out = w.finish(now_s)
+    if status in v.UNSOLVED:
+        out.backlog_after_s = _backlog_after(w.policy, ct, default_backlog_age_s)
+    return out
+
+
+def _backlog_after(policy: SlaPolicy | None, created_s: float, default_age_s: float) -> float:
+    """From when an unsolved ticket is backlog: older than its policy's resolution target.
+
+    Age counts the policy's calendar from creation, with no pauses; a ticket whose policy
+    sets no resolution target (or with no policy) uses the plain default age.
+    """
+    target = None if policy is None else policy.targets.get(RESOLUTION)
+    if policy is None or target is None:
+        return created_s + default_age_s
+    return policy.calendar.breach_instant(created_s, target)
