@@ -56,6 +56,10 @@ _WINDOW_HELP = {
     "first_reply_seconds_count": "First replies in the window.",
     "resolution_seconds_sum": "Sum of times to first resolution of tickets first solved in it.",
     "resolution_seconds_count": "Tickets first solved in the window.",
+    "first_reply_business_seconds_sum": "Sum of first reply times in business seconds of the "
+    "ticket's SLA calendar (count: support_window_first_reply_seconds_count).",
+    "resolution_business_seconds_sum": "Sum of times to first resolution in business seconds "
+    "of the ticket's SLA calendar (count: support_window_resolution_seconds_count).",
     "handle_seconds_sum": "Sum of handle time (talk + hold + wrap) of interactions in it.",
     "interactions": "Interactions completed in the window.",
     "fcr_tickets": "First-contact resolutions: eligible, one touch, no reopen within 7 days.",

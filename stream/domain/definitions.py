@@ -33,6 +33,8 @@ WINDOW_METRICS: Final = (
     "first_reply_seconds_count",
     "resolution_seconds_sum",
     "resolution_seconds_count",
+    "first_reply_business_seconds_sum",
+    "resolution_business_seconds_sum",
     "fcr_tickets",
     "fcr_eligible_tickets",
     "csat_satisfied",

@@ -26,6 +26,10 @@ ACHIEVED = "achieved"
 BREACHED = "breached"
 CANCELLED = "cancelled"
 FIRST_REPLY, NEXT_REPLY, RESOLUTION = "first_reply", "next_reply", "resolution"
+# FRT and TTR in business seconds of the policy in effect at the fact (window sums; their
+# counts are the calendar-time facts' counts).
+FRT_BUSINESS = "first_reply_business_seconds_sum"
+TTR_BUSINESS = "resolution_business_seconds_sum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,17 @@ class _Walk:
     def _breach(self, c: _Clock, at_s: float) -> None:
         c.breached_s, c.deadline_s, c.at_risk_s = at_s, None, None
         self._record(c, BREACHED, at_s)
+
+    def business_duration(self, key: str, start_s: float, t: float) -> None:
+        """Add an FRT/TTR fact in business seconds of the policy in effect at ``t``.
+
+        Calendar seconds for a ticket no policy covers, so the sum always pairs with the
+        fact's count.
+        """
+        cal = None if self.policy is None else self.policy.calendar
+        seconds = t - start_s if cal is None else cal.business_seconds(start_s, t)
+        ckey: ContribKey = ("w", key, self.q, "", bucket_of(t))
+        self.out.contrib[ckey] = self.out.contrib.get(ckey, 0.0) + seconds
 
     def advance(self, t: float) -> None:
         """Breach every running clock whose deadline passed before ``t``."""
@@ -214,6 +229,7 @@ def derive_sla(
               cf.get("channel") or "other")  # fmt: skip
     status = cf.get("status") or "new"
     first_reply_done = False
+    replied = solved_once = False
     resolution_spans: list[list[float]] = []
     unanswered_while_solved = False
 
@@ -222,7 +238,8 @@ def derive_sla(
     if status == v.SOLVED:
         w.stop(FIRST_REPLY, ct)
         w.stop(RESOLUTION, ct)
-        first_reply_done = True
+        w.business_duration(TTR_BUSINESS, ct, ct)
+        first_reply_done = solved_once = True
     elif status == v.CLOSED:
         w.cancel_all(ct)
         return w.finish(ct)
@@ -235,6 +252,9 @@ def derive_sla(
         f, etype = ev.f, ev.type
         if etype == v.TICKET_MESSAGE and f.get("public", True):
             if f.get("author") == "agent":
+                if not replied:
+                    w.business_duration(FRT_BUSINESS, ct, t)
+                    replied = True
                 w.stop(FIRST_REPLY, t)
                 w.stop(NEXT_REPLY, t)
                 first_reply_done = True
@@ -256,7 +276,9 @@ def derive_sla(
                 w.stop(FIRST_REPLY, t)
                 w.stop(NEXT_REPLY, t)
                 w.stop(RESOLUTION, t)
-                first_reply_done = True
+                if not solved_once:
+                    w.business_duration(TTR_BUSINESS, ct, t)
+                first_reply_done = solved_once = True
             elif status == v.SOLVED:  # a reopen: a new resolution cycle carrying the old time
                 w.start(RESOLUTION, t, ev.event_id, resolution_spans, accruing=new != "pending")
                 if unanswered_while_solved:

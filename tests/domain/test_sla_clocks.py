@@ -272,3 +272,14 @@ def test_ticket_state__any_arrival_order_gives_the_same_clocks(order: list[int],
     assert state.facts.counted == expected.facts.counted
     assert state.sla.live == expected.sla.live
     assert state.open_info == expected.open_info
+
+
+def test_business_frt_and_ttr__count_the_calendar_of_the_policy_at_the_fact() -> None:
+    events = [created(local(4, 16)), reply(local(7, 9.5)), status(local(7, 11), "solved")]
+    sla = sla_of(events, now=local(8, 0), policies=OFFICE_POLICIES)
+    w = {k[1]: v for k, v in sla.contrib.items() if "business" in k[1]}
+    assert w == {"first_reply_business_seconds_sum": 3600.0 + 1800.0,  # Fri 16-17, Mon 9-9:30
+                 "resolution_business_seconds_sum": 3600.0 + 2 * 3600.0}  # fmt: skip
+    no_policy = sla_of(events, now=local(8, 0), policies=PolicySet([]))
+    w = {k[1]: v for k, v in no_policy.contrib.items() if "business" in k[1]}
+    assert w["first_reply_business_seconds_sum"] == local(7, 9.5) - local(4, 16)

@@ -102,6 +102,9 @@ def test_apply__late_event_retracts_exactly_what_it_changes() -> None:
         ("w", "first_reply_seconds_count", "billing", "", b900): -1.0,
         ("w", "first_reply_seconds_sum", "billing", "", b300): 300.0,
         ("w", "first_reply_seconds_count", "billing", "", b300): 1.0,
+        # No SLA policy here: the business-time FRT is plain calendar time.
+        ("w", "first_reply_business_seconds_sum", "billing", "", b900): -900.0,
+        ("w", "first_reply_business_seconds_sum", "billing", "", b300): 300.0,
     }
     # The histogram and counters keep what was seen first (they never go down).
     assert out.new_observations == []

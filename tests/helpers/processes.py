@@ -78,13 +78,16 @@ class Worker:
     """A `supportpulse worker` subprocess with its own web port and log file."""
 
     def __init__(self, broker_url: str, *, topic: str, app_id: str, log_dir: Path,
-                 clock: str = "event", env: dict[str, str] | None = None) -> None:  # fmt: skip
+                 clock: str = "event", env: dict[str, str] | None = None,
+                 policies: str | None = None) -> None:  # fmt: skip
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"worker-{app_id}-{self.port}.log"
         self.args = cli("worker", "--broker", broker_url, "--web-port", str(self.port),
                         "--clock", clock, "--topic", topic, "--app-id", app_id,
                         "--data-dir", str(log_dir / f"data-{self.port}"))  # fmt: skip
+        if policies is not None:
+            self.args += ["--policies", policies]
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -97,6 +98,13 @@ class Prometheus:
         data = orjson.loads(body)["data"]
         assert data["resultType"] == "vector", data
         return {frozenset(s["metric"].items()): float(s["value"][1]) for s in data["result"]}
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Active alerts (pending and firing) through /api/v1/alerts."""
+        status, body = http_get(f"{self.base}/api/v1/alerts")
+        assert status == 200, body[:500]
+        alerts: list[dict[str, Any]] = orjson.loads(body)["data"]["alerts"]
+        return alerts
 
     def log_tail(self, n: int = 40) -> str:
         """The end of the server's log, for failure messages."""
