@@ -140,6 +140,4 @@ def test_sla_breach__gauges_counter_and_alert_at_the_right_moments(
         assert alert["labels"]["sla"] == "first_reply"
         assert alert["labels"]["severity"] == "page"
         assert "billing" in alert["annotations"]["description"]
-        assert alert["annotations"]["runbook_url"].endswith(
-            "deploy/runbooks/SupportSLABreached.md"
-        )
+        assert alert["annotations"]["runbook_url"].endswith("deploy/runbooks/SupportSLABreached.md")
