@@ -141,7 +141,9 @@ class Processor:
         """The entity object of a store value, converting recovered dicts once."""
         if not isinstance(value, dict):
             return value
-        entity = load_entity(value, rules=self.rules, now_s=self.clock_s(self.wall()))
+        p = value.get("p")
+        now_s = self.sla_clock_s(self.wall(), p) if isinstance(p, int) else self.wall()
+        entity = load_entity(value, rules=self.rules, now_s=now_s)
         self.store[key] = entity
         return entity
 
@@ -152,6 +154,24 @@ class Processor:
         if self.config.clock == "event":
             return self.stream_time_s()
         return now_wall_s
+
+    def sla_clock_s(self, now_wall_s: float, partition: int) -> float:
+        """The clock SLA deadlines of a partition run on.
+
+        With the event clock it is the partition's own stream time, not the worker's: a
+        breach, once counted, is never undone, so when it is counted must not depend on
+        which other partitions the worker happens to own. Every worker then counts the
+        same breaches at the same point of each partition's stream, which keeps the sum
+        over workers equal to one worker's numbers through rebalances.
+        """
+        if self.config.clock == "event":
+            rec = self.records.get(partition)
+            return rec.stream_time_s if rec is not None else self.stream_time_s()
+        return now_wall_s
+
+    def sla_clocks(self, now_wall_s: float) -> dict[int, float]:
+        """The SLA clock of every owned partition (for the live SLA gauges)."""
+        return {p: self.sla_clock_s(now_wall_s, p) for p in self.records}
 
     def take_effects(self) -> Effects:
         """Effects since the last call; partition records are written last (see record).
@@ -234,7 +254,7 @@ class Processor:
             via=msg.coords,
             now_wall_s=now_wall_s,
             rules=self.rules,
-            now_s=self.clock_s(now_wall_s),
+            now_s=self.sla_clock_s(now_wall_s, p),
         )
         self._account(rec, outcome, result.occurred_at_s)
         self._absorb(p, key, state, outcome)
@@ -333,9 +353,9 @@ class Processor:
         the ticket is re-derived at the processing clock, which turns the passed deadline
         into a breach (counter, window gauge, breached gauge) and schedules the next one.
         """
-        now_s = self.clock_s(now_wall_s)
         fired = 0
         for p, queue in self.deadlines.items():
+            now_s = self.sla_clock_s(now_wall_s, p)
             for key in queue.pop_due(now_s):
                 state = self.store.get(key)
                 if not isinstance(state, TicketState):

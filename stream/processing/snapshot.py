@@ -77,8 +77,13 @@ def take_snapshot(
     now_s: float,
     held: int,
     tracked_tickets: int = 0,
+    sla_clocks: dict[int, float] | None = None,
 ) -> Snapshot:
-    """Sum the owned partitions at processing time ``now_s``."""
+    """Sum the owned partitions at processing time ``now_s``.
+
+    ``sla_clocks`` gives a partition's own SLA clock where it differs from ``now_s`` (its
+    stream time with the event clock; see ``Processor.sla_clock_s``).
+    """
     snap = Snapshot(now_s=now_s, partitions=sorted(aggregates), held=held,
                     tracked_tickets=tracked_tickets)  # fmt: skip
     level: dict[tuple[str, str, str, str], float] = defaultdict(float)
@@ -86,8 +91,9 @@ def take_snapshot(
     oldest: dict[str, float] = {}
     counters: dict[tuple[str, ...], int] = defaultdict(int)
     windows: dict[tuple[str, str, str, str], float] = defaultdict(float)
-    live = _LiveSla(now_s)
-    for agg in aggregates.values():
+    live = _LiveSla()
+    for p, agg in aggregates.items():
+        sla_now = now_s if sla_clocks is None else sla_clocks.get(p, now_s)
         for key, val in agg.level.items():
             level[key] += val
         for queue, priority, created_at, backlog_after_s, clocks in agg.open_tickets.values():
@@ -97,7 +103,7 @@ def take_snapshot(
             if age > oldest.get(queue, 0.0):
                 oldest[queue] = age
             if clocks:
-                live.add(queue, priority, clocks)
+                live.add(queue, priority, clocks, sla_now)
         for ckey, n in agg.counters.items():
             counters[ckey] += n
         for hkey, hist in agg.histograms.items():
@@ -165,18 +171,16 @@ def take_snapshot(
 
 
 class _LiveSla:
-    """Sums the live SLA clocks of unsolved tickets at one processing-clock instant."""
+    """Sums the live SLA clocks of unsolved tickets."""
 
-    def __init__(self, now_s: float) -> None:
-        self.now_s = now_s
+    def __init__(self) -> None:
         self.breached: dict[tuple[str, str, str], int] = defaultdict(int)
         self.at_risk: dict[tuple[str, str, str], int] = defaultdict(int)
         self.due: dict[tuple[str, str, str], int] = defaultdict(int)
         self.next_breach_s: dict[str, float] = {}
 
-    def add(self, queue: str, priority: str, clocks: tuple[LiveClock, ...]) -> None:
-        """One ticket's live clocks (at most one per sla)."""
-        now = self.now_s
+    def add(self, queue: str, priority: str, clocks: tuple[LiveClock, ...], now: float) -> None:
+        """One ticket's live clocks (at most one per sla) at its partition's SLA clock."""
         for c in clocks:
             deadline = c.deadline_s
             if c.breached_s is not None or (deadline is not None and deadline < now):

@@ -163,8 +163,10 @@ class Runtime:
     def snapshot(self) -> Snapshot:
         """Everything exported, at the processing clock."""
         p = self.processor
-        return take_snapshot(p.aggregates, p.records, now_s=self.now_s(), held=p.held_events(),
-                             tracked_tickets=p.tracked_tickets())  # fmt: skip
+        wall = self.wall()
+        return take_snapshot(p.aggregates, p.records, now_s=p.clock_s(wall),
+                             held=p.held_events(), tracked_tickets=p.tracked_tickets(),
+                             sla_clocks=p.sla_clocks(wall))  # fmt: skip
 
     def readiness(self) -> dict[str, Any]:
         """What /readyz reports."""

@@ -3,15 +3,16 @@
 A worker with ``--clock event`` and the policies of ``data/sla-policies.toml`` (urgent:
 first reply 10m, resolution 4h, at risk 5m before; everything else: first reply 1h,
 resolution 24h) runs against the real embedded broker. Ticket ``sla-1`` (billing, urgent)
-is created at 09:00 and never gets another event; only ticket ``other-1`` (sales, normal)
-moves stream time on. Worked out by hand:
+is created at 09:00 and never gets another event; only ticket ``other-2`` (sales, normal)
+moves stream time on. Both tickets hash to the same partition: with the event clock, SLA
+deadlines run on their partition's stream time. Worked out by hand:
 
 - 09:01 (stage 1): sla-1's first reply is due at 09:10 (540 s left), its resolution at
-  13:00 (14,340 s: inside the 4h forecast only); other-1's first reply is due at 10:01,
+  13:00 (14,340 s: inside the 4h forecast only); other-2's first reply is due at 10:01,
   3,600 s away, inside the 1h forecast (inclusive). Nothing at risk, nothing breached.
 - 09:06 (stage 2): sla-1's first reply is at risk (from 09:05), 240 s left.
 - 09:11 (stage 3): sla-1 breached its first reply at 09:10 with no event of its own; the
-  next billing deadline is its resolution (13:00, 13,740 s away); other-1's first reply
+  next billing deadline is its resolution (13:00, 13,740 s away); other-2's first reply
   (09:11) is achieved. A real Prometheus with the shipped rules fires SupportSLABreached.
 """
 
@@ -26,6 +27,7 @@ import orjson
 import pytest
 
 from stream.kafka.embedded import EmbeddedBroker
+from stream.processing.routing import partition_for
 from tests.helpers.processes import Samples, Worker, run_cli, running_worker, wait_until
 from tests.helpers.prometheus import derive_config, prometheus_binary, running_prometheus
 
@@ -37,15 +39,15 @@ STAGES: list[list[dict[str, Any]]] = [
         {"event_id": "s1", "type": "ticket.created", "ticket_id": "sla-1",
          "occurred_at": "2026-03-02T09:00:00Z", "queue": "billing", "priority": "urgent",
          "channel": "email"},
-        {"event_id": "o1", "type": "ticket.created", "ticket_id": "other-1",
+        {"event_id": "o1", "type": "ticket.created", "ticket_id": "other-2",
          "occurred_at": "2026-03-02T09:01:00Z", "queue": "sales", "channel": "chat"},
     ],
     [
-        {"event_id": "o2", "type": "ticket.assigned", "ticket_id": "other-1",
+        {"event_id": "o2", "type": "ticket.assigned", "ticket_id": "other-2",
          "occurred_at": "2026-03-02T09:06:00Z", "assignee": "ann"},
     ],
     [
-        {"event_id": "o3", "type": "ticket.message", "ticket_id": "other-1",
+        {"event_id": "o3", "type": "ticket.message", "ticket_id": "other-2",
          "occurred_at": "2026-03-02T09:11:00Z", "author": "agent"},
     ],
 ]  # fmt: skip
@@ -84,6 +86,7 @@ def test_sla_breach__gauges_counter_and_alert_at_the_right_moments(
     sla_worker: tuple[Worker, str, Path], embedded_broker: EmbeddedBroker
 ) -> None:
     worker, topic, work = sla_worker
+    assert partition_for("sla-1", 4) == partition_for("other-2", 4)
 
     replay(embedded_broker, topic, work, 0)
     s = wait_until(lambda: applied(worker, 2), timeout=60, what="stage 1 applied")

@@ -16,8 +16,10 @@ STORIES = Path(__file__).parent / "data" / "stories.jsonl"
 # Samples that are not sums over partitions: maxima, and each worker's own clock (with
 # --clock event a worker's clock is the stream time of its own partitions, so its 1h
 # windows end where its own partitions' events end; see the README).
+# Maxima and minima over workers, not sums (the seconds to the next SLA breach is a minimum).
 NOT_ADDITIVE = ("support_oldest_unsolved_age_seconds", "support_last_event_timestamp_seconds",
-                "support_processing_clock_seconds", "support_owned_partitions")  # fmt: skip
+                "support_processing_clock_seconds", "support_owned_partitions",
+                "support_sla_next_breach_seconds")  # fmt: skip
 
 
 def _readiness(worker: Worker) -> dict[str, Any]:

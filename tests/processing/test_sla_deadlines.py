@@ -30,12 +30,31 @@ def event_clock(store: dict[str, Any] | None = None) -> Processor:
 
 
 def snap(proc: Processor) -> Snapshot:
-    return take_snapshot(proc.aggregates, proc.records, now_s=proc.clock_s(ts(0)), held=0)
+    return take_snapshot(proc.aggregates, proc.records, now_s=proc.clock_s(ts(0)), held=0,
+                         sla_clocks=proc.sla_clocks(ts(0)))  # fmt: skip
 
 
-def other_ticket_at(feed: Feed, t: float, n: int) -> None:
-    """Advance stream time with another ticket's event (a different partition on purpose)."""
-    feed.event(created(t, ticket=f"other-{n}", queue="sales"))
+def other_ticket_at(feed: Feed, t: float, n: int, near: str = "A") -> None:
+    """Advance the stream time of ticket ``near``'s partition with another ticket's event.
+
+    With the event clock, SLA deadlines run on their partition's own stream time.
+    """
+    target = partition_for(near, PARTS)
+    ticket = next(f"other-{n}-{i}" for i in range(1000)
+                  if partition_for(f"other-{n}-{i}", PARTS) == target)  # fmt: skip
+    feed.event(created(t, ticket=ticket, queue="sales"))
+
+
+def test_event_clock__a_partition_clock_ignores_other_partitions(proc: Processor) -> None:
+    feed = Feed(proc)
+    feed.event(created(0, ticket="A"))
+    far = next(f"far-{i}" for i in range(1000)
+               if partition_for(f"far-{i}", PARTS) != partition_for("A", PARTS))  # fmt: skip
+    feed.event(created(2000, ticket=far, queue="sales"))
+    assert proc.fire_deadlines(ts(0)) == 0  # A's partition is still at 0
+    assert snap(proc).sla_breached[("billing", "normal", "first_reply")] == 0
+    other_ticket_at(feed, 2000, 1)
+    assert proc.fire_deadlines(ts(0)) == 1
 
 
 @pytest.fixture
@@ -82,6 +101,7 @@ def test_rebalance__deadlines_move_with_their_partition_and_count_once(proc: Pro
     feed.event(created(0, ticket="A"))
     feed.event(created(0, ticket="B"))
     other_ticket_at(feed, 650, 1)
+    other_ticket_at(feed, 650, 2, near="B")
     proc.fire_deadlines(ts(0))
     before = snap(proc)
     assert before.counters[BREACH] == 2
