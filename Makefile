@@ -27,22 +27,26 @@ fmt: $(STAMP) ## Format the code
 	$(BIN)/ruff check --fix stream tests
 
 # promtool and prometheus (the rule tests and the Prometheus end-to-end test) come from the
-# Debian package `prometheus`. Installed only when promtool is missing, so a second run is a
-# no-op. The package's own attempt to start a prometheus service is irrelevant here: the tests
-# start their own prometheus on 127.0.0.1 (without systemd, or with a policy-rc.d that denies
-# starts, no service is started; on a systemd host, `systemctl disable --now prometheus`).
-deps: ## Install promtool and prometheus (Debian package `prometheus`) if promtool is missing
-	@if command -v promtool >/dev/null 2>&1; then \
+# Debian package `prometheus`; amtool (the Alertmanager config check) from
+# `prometheus-alertmanager`. Both are installed only when promtool or amtool is missing, so a
+# second run is a no-op. The packages' own attempts to start prometheus/alertmanager services
+# are irrelevant here: the tests start their own prometheus on 127.0.0.1 and only run amtool
+# (without systemd, or with a policy-rc.d that denies starts, no service is started; on a
+# systemd host, `systemctl disable --now prometheus prometheus-alertmanager`).
+deps: ## Install promtool, prometheus and amtool (Debian packages) if promtool or amtool is missing
+	@if command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then \
 		echo "promtool found: $$(command -v promtool)"; \
+		echo "amtool found: $$(command -v amtool)"; \
 	else \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; \
 		elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
-		else echo "promtool missing and not root without sudo: install the Debian package prometheus" >&2; exit 1; fi; \
+		else echo "promtool or amtool missing and not root without sudo: install the Debian packages prometheus and prometheus-alertmanager" >&2; exit 1; fi; \
 		$$SUDO apt-get update && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			prometheus prometheus-alertmanager; \
 	fi
 
-test: deps lint ## Install promtool if missing, lint, then every test (unit, contract, end-to-end)
+test: deps lint ## Install promtool/amtool if missing, lint, then every test (unit, contract, end-to-end)
 	$(BIN)/pytest
 
 demo: $(STAMP) ## Embedded broker + worker + simulator; prints the URLs

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy import rulefile
+
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
@@ -20,8 +22,8 @@ TEST_FILES = sorted((PROMETHEUS_DIR / "tests").glob("*.test.yml"))
 # level:metric:operations, e.g. queue_window:support_first_reply_seconds:avg
 RULE_NAME = re.compile(r"^[a-z]+(?:_[a-z]+)*:support_[a-z0-9_]+:[a-z0-9_]+$")
 MISSING = (
-    "promtool is not on PATH: run `make deps` (installs the Debian package `prometheus`, "
-    "which provides promtool and prometheus)"
+    "promtool is not on PATH: run `make deps` (installs the Debian packages `prometheus`, "
+    "which provides promtool and prometheus, and `prometheus-alertmanager`)"
 )
 RECORD = re.compile(r"^\s*- record:\s*(\S+)\s*$", re.MULTILINE)
 
@@ -70,12 +72,26 @@ def test_rule_files__each_has_exactly_one_test_file() -> None:
         assert f"- ../rules/{rules.name}\n" in test_file.read_text(), test_file
 
 
+def test_rule_files__each_holds_rules() -> None:
+    for rules in RULE_FILES:
+        text = rules.read_text()
+        assert rulefile.items(text, "record") or rulefile.items(text, "alert"), rules
+
+
 def test_recording_rules__are_named_level_metric_operations_and_each_is_tested() -> None:
     for rules in RULE_FILES:
-        names = RECORD.findall(rules.read_text())
-        assert names, rules
-        assert len(names) == len(set(names)), f"duplicate rule names in {rules}"
+        records = rulefile.items(rules.read_text(), "record")
+        names = [rulefile.text(r["record"]) for r in records]
+        assert names == RECORD.findall(rules.read_text()), f"unparsed rules in {rules.name}"
+        # A name may be recorded more than once with different static labels (the SLA
+        # objective: one rule per clock, plus per-queue overrides); never twice the same.
+        keyed = [(rulefile.text(r["record"]),
+                  tuple(sorted(rulefile.mapping(r["labels"]).items())) if "labels" in r
+                  else ())
+                 for r in records]  # fmt: skip
+        assert len(keyed) == len(set(keyed)), f"duplicate rules in {rules}"
         assert [n for n in names if not RULE_NAME.match(n)] == []
         tests = (PROMETHEUS_DIR / "tests" / f"{rules.stem}.test.yml").read_text()
-        untested = [n for n in names if not re.search(rf"expr: '?{re.escape(n)}\b", tests)]
+        untested = [n for n in set(names)
+                    if not re.search(rf"expr: '?{re.escape(n)}\b", tests)]  # fmt: skip
         assert untested == [], f"recording rules without a promtool test in {rules.name}"
