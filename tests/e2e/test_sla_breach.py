@@ -29,7 +29,11 @@ import pytest
 from stream.kafka.embedded import EmbeddedBroker
 from stream.processing.routing import partition_for
 from tests.helpers.processes import Samples, Worker, run_cli, running_worker, wait_until
-from tests.helpers.prometheus import derive_config, prometheus_binary, running_prometheus
+from tests.helpers.prometheus import (
+    derive_config,
+    prometheus_binary,
+    running_prometheus,
+)
 
 POLICIES = Path(__file__).parent / "data" / "sla-policies.toml"
 BILLING_FR = {"queue": "billing", "priority": "urgent", "sla": "first_reply"}
@@ -51,6 +55,46 @@ STAGES: list[list[dict[str, Any]]] = [
          "occurred_at": "2026-03-02T09:11:00Z", "author": "agent"},
     ],
 ]  # fmt: skip
+
+
+QUEUES, CLOCKS, WINDOWS = (
+    ("billing", "sales"),
+    ("first_reply", "next_reply", "resolution"),
+    ("1h", "24h"),
+)
+OBJECTIVE = {"first_reply": 0.95, "next_reply": 0.90, "resolution": 0.90}
+# After stage 3, per rule of deploy/prometheus/rules/support-sla.yml: the label names its
+# result is keyed by, and the whole result (a label set missing here must have no sample).
+ERRORS = {("billing", "first_reply"): 1.0, ("sales", "first_reply"): 0.0}
+SLA_RULES: dict[str, tuple[tuple[str, ...], dict[Any, float]]] = {
+    "sla:support_sla_attainment_objective:ratio": (("sla",), OBJECTIVE),
+    "queue_sla:support_sla_attainment_objective:ratio": (
+        ("queue", "sla"), {(q, c): OBJECTIVE[c] for q in QUEUES for c in CLOCKS}),
+    "queue_sla:support_sla_breached_tickets:sum": (
+        ("queue", "sla"),
+        {(q, c): float((q, c) == ("billing", "first_reply")) for q in QUEUES for c in CLOCKS}),
+    "queue_sla:support_sla_at_risk_tickets:sum": (
+        ("queue", "sla"), {(q, c): 0.0 for q in QUEUES for c in CLOCKS}),
+    # Only sla-1's resolution (13:00) is running and due, within 4h; other-2's is a day away.
+    "queue_sla_within:support_sla_due_tickets:sum": (
+        ("queue", "sla", "within"),
+        {(q, c, w): float((q, c, w) == ("billing", "resolution", "4h"))
+         for q in QUEUES for c in CLOCKS for w in ("15m", "1h", "4h")}),
+    # billing: 13:00 - 09:11; sales: other-2's resolution, 09:01 + 24h - 09:11.
+    "queue:support_sla_next_breach_seconds:min": (
+        ("queue",), {"billing": 13740.0, "sales": 85800.0}),
+    "queue_sla_window:support_sla_attainment:ratio": (
+        ("queue", "sla", "window"),
+        {("billing", "first_reply", w): 0.0 for w in WINDOWS}
+        | {("sales", "first_reply", w): 1.0 for w in WINDOWS}),
+    "queue_sla_window:support_sla_breached:sum": (
+        ("queue", "sla", "window"),
+        {(q, c, w): float((q, c) == ("billing", "first_reply"))
+         for q in QUEUES for c in CLOCKS for w in WINDOWS}),
+    # Prometheus watched one breach (billing) and one achievement (sales) happen.
+    **{f"queue_sla:support_sla_errors:ratio_rate{r}": (("queue", "sla"), ERRORS)
+       for r in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")},
+}  # fmt: skip
 
 
 def v(samples: Samples, name: str, **labels: str) -> float | None:

@@ -25,6 +25,15 @@ RULES_DIR = PROMETHEUS_DIR / "rules"
 Vector = dict[frozenset[tuple[str, str]], float]
 
 
+def by(result: Vector, *keys: str) -> dict[Any, float]:
+    """A query result keyed by the values of ``keys`` (one label: the bare value)."""
+    out: dict[Any, float] = {}
+    for labels, value in result.items():
+        d = dict(labels)
+        out[d[keys[0]] if len(keys) == 1 else tuple(d[k] for k in keys)] = value
+    return out
+
+
 def recorded_names() -> list[str]:
     """Names of every recording rule under deploy/prometheus/rules."""
     return [name for path in sorted(RULES_DIR.glob("*.yml"))
