@@ -62,6 +62,9 @@ class Processor:
         self.rules = config.rules()
         # Per partition: each ticket's earliest SLA breach instant still ahead.
         self.deadlines: dict[int, DeadlineQueue] = {}
+        # Partitions still reading old events (after a restart, an outage or a backfill):
+        # their SLA clock is their stream time until they catch up (see sla_clock_s).
+        self.catching_up: set[int] = set()
         self.cap = QueueCap(config.max_queues)
         self.aggregates: dict[int, PartitionAggregates] = {}
         self.records: dict[int, PartitionRecord] = {}
@@ -86,6 +89,8 @@ class Processor:
             self.held[p] = set()
             self.agents[p] = {}
             self.deadlines[p] = DeadlineQueue()
+            if self.config.clock == "wall":
+                self.catching_up.add(p)  # until the runtime sees it at the end of its topic
             rec = self.store.get(record_key(p))
             self.records[p] = (
                 PartitionRecord.from_dict(rec) if isinstance(rec, dict)
@@ -104,6 +109,7 @@ class Processor:
             self.held.pop(p, None)
             self.agents.pop(p, None)
             self.deadlines.pop(p, None)
+            self.catching_up.discard(p)
 
     def _rebuild(self, partitions: set[int]) -> None:
         tickets: dict[int, list[TicketState]] = {p: [] for p in partitions}
@@ -163,8 +169,14 @@ class Processor:
         which other partitions the worker happens to own. Every worker then counts the
         same breaches at the same point of each partition's stream, which keeps the sum
         over workers equal to one worker's numbers through rebalances.
+
+        With the wall clock, a partition that is catching up (reading events well behind
+        the end of its topic, after a restart, an outage or a backfill) also uses its stream
+        time: the replies that stop its clocks are among the events not read yet, and
+        judging those clocks at the wall clock would count, and page on, breaches that did
+        not happen. Once caught up it runs on the wall clock again.
         """
-        if self.config.clock == "event":
+        if self.config.clock == "event" or partition in self.catching_up:
             rec = self.records.get(partition)
             return rec.stream_time_s if rec is not None else self.stream_time_s()
         return now_wall_s

@@ -107,7 +107,8 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     table.key_serializer = "raw"
     table.value_serializer = codec.CODEC_NAME
     runtime = Runtime(app, table, config, clock=settings.clock,
-                      purge_interval_s=settings.purge_interval_s)  # fmt: skip
+                      purge_interval_s=settings.purge_interval_s,
+                      catch_up_lag_s=settings.catch_up_lag_s)  # fmt: skip
 
     @app.agent(source, name="supportpulse.process")
     async def process(stream: faust.StreamT) -> None:

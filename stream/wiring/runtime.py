@@ -36,6 +36,7 @@ class Runtime:
         *,
         clock: str,
         purge_interval_s: float = 60.0,
+        catch_up_lag_s: float = 60.0,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
@@ -43,6 +44,7 @@ class Runtime:
         self.config = config
         self.clock = clock
         self.wall = wall
+        self.catch_up_lag_s = catch_up_lag_s
         self.processor = Processor(config, table.data, wall=wall)
         # Retention scans every ticket of the owned partitions; not needed often.
         self.purge_interval_s = purge_interval_s
@@ -86,11 +88,51 @@ class Runtime:
             self.processor.revoke(gone)
             log.info("revoked input partitions %s", sorted(gone))
 
+    def sync_catching_up(self) -> None:
+        """Mark the owned partitions that are reading old events as catching up.
+
+        A partition catches up while messages are waiting behind its read position (the
+        high watermark of the consumer's last fetch) and the events read are more than
+        ``catch_up_lag_s`` old; a partition at the end of its topics, or reading fresh
+        events, is live. Until the first fetch says otherwise, a new partition counts as
+        catching up (see ``Processor.sla_clock_s``).
+        """
+        proc = self.processor
+        wall = self.wall()
+        for p, rec in proc.records.items():
+            behind = self._behind(p, rec.offsets)
+            if behind is None:
+                continue  # not fetched yet: keep what we knew
+            catching_up = behind > 0 and wall - rec.stream_time_s > self.catch_up_lag_s
+            if catching_up and p not in proc.catching_up:
+                proc.catching_up.add(p)
+                log.info("partition %d is catching up (%d messages behind): its SLA clocks "
+                         "follow its stream time until it is live", p, behind)  # fmt: skip
+            elif not catching_up and p in proc.catching_up:
+                proc.catching_up.discard(p)
+                log.info("partition %d is live: its SLA clocks follow the wall clock", p)
+
+    def _behind(self, partition: int, offsets: dict[str, int]) -> int | None:
+        """Messages of the partition waiting to be read (None before its first fetch)."""
+        total = 0
+        for topic in (self.config.input_topic, self.config.rekey_topic):
+            try:
+                hw = self.app.consumer.highwater(TP(topic, partition))
+            except Exception:  # not assigned (yet), or the consumer is not running
+                hw = None
+            if hw is None:
+                if topic == self.config.input_topic:
+                    return None
+                continue
+            total += max(0, hw - 1 - offsets.get(topic, -1))
+        return total
+
     # -- processing --------------------------------------------------------------------
 
     async def process_batch(self, events: Iterable[faust.EventT]) -> int:
         """Apply a batch of consumed events, then execute the effects."""
         self.sync_ownership()
+        self.sync_catching_up()  # a batch of old events must not be judged at the wall clock
         now = self.wall()
         n = 0
         handle = self.processor.handle
@@ -99,7 +141,8 @@ class Runtime:
             handle(Message(m.topic, m.partition, m.offset, m.key, m.value or b"",
                            _headers(m.headers)), now)  # fmt: skip
             n += 1
-        # With the event clock, this batch may have moved stream time past deadlines.
+        # This batch may have moved stream time past deadlines, or caught the partition up.
+        self.sync_catching_up()
         self.processor.fire_deadlines(now)
         await self.flush_effects()
         return n
@@ -133,6 +176,7 @@ class Runtime:
         if self.app.rebalancing or not self._recovered():
             return
         self.sync_ownership()
+        self.sync_catching_up()
         if self.processor.fire_deadlines(self.wall()):
             await self.flush_effects()
 

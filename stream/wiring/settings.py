@@ -57,6 +57,12 @@ class WorkerSettings(BaseSettings):
     batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     housekeeping_interval_s: float = Field(5.0, gt=0)
+    catch_up_lag_s: float = Field(
+        60.0,
+        gt=0,
+        description="A partition reading events older than this while more are waiting is "
+        "catching up: its SLA clocks follow its stream time, not the wall clock.",
+    )
     deadline_interval_s: float = Field(
         1.0, gt=0, description="How often passed SLA deadlines are turned into breaches."
     )

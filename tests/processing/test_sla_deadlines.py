@@ -124,6 +124,7 @@ def test_wall_clock__deadline_fires_at_wall_time_without_events() -> None:
     config = ProcessorConfig(input_topic=TOPIC, partitions=PARTS, policies=POLICIES)
     proc = Processor(config, {}, wall=lambda: now[0])
     proc.assign(range(PARTS))
+    proc.catching_up.clear()  # the runtime saw every partition at the end of its topic
     p = partition_for("A", PARTS)
     proc.handle(Message(TOPIC, p, 0, b"A", orjson.dumps(created(0, ticket="A")), {}), ts(1))
     assert proc.fire_deadlines(ts(600)) == 0
@@ -141,3 +142,25 @@ def test_reply_before_deadline__unschedules_the_first_reply_deadline(proc: Proce
     other_ticket_at(feed, 5000, 1)
     assert proc.fire_deadlines(ts(0)) == 0
     assert snap(proc).counters[("sla_achieved", "billing", "normal", "first_reply")] == 1
+
+
+def test_wall_clock__a_partition_catching_up_judges_deadlines_at_its_stream_time() -> None:
+    # A backlog of unread events (restart, outage, backfill) must not page for replies that
+    # are merely unread: until its partition is live, a ticket's clocks run on stream time.
+    config = ProcessorConfig(input_topic=TOPIC, partitions=PARTS, policies=POLICIES)
+    proc = Processor(config, {}, wall=lambda: ts(5000))
+    proc.assign(range(PARTS))
+    p = partition_for("A", PARTS)
+    assert proc.catching_up == set(range(PARTS))  # until the first fetch says otherwise
+    events = [created(0, ticket="A"), reply(300, ticket="A")]
+    for offset, ev in enumerate(events):
+        proc.handle(Message(TOPIC, p, offset, b"A", orjson.dumps(ev), {}), ts(5000))
+        assert proc.fire_deadlines(ts(5000)) == 0
+    proc.catching_up.discard(p)  # live again: the wall clock rules
+    assert proc.fire_deadlines(ts(5000)) == 0
+    s = take_snapshot(proc.aggregates, proc.records, now_s=ts(5000), held=0,
+                      sla_clocks=proc.sla_clocks(ts(5000)))  # fmt: skip
+    assert s.counters[BREACH] == 0
+    assert s.counters[("sla_achieved", "billing", "normal", "first_reply")] == 1
+    # Live, the resolution deadline (7200 s) is judged at the wall clock.
+    assert proc.fire_deadlines(ts(7200.5)) == 1
