@@ -159,36 +159,29 @@ def _windows(snap: Snapshot) -> Iterator[Metric]:
     yield from families.values()
 
 
+# The live SLA gauges: (name, help, labels, Snapshot attribute keyed by those labels).
+_SLA_GAUGES = (
+    ("support_sla_breached_tickets", "Unsolved tickets with an SLA clock currently in breach.",
+     ["queue", "priority", "sla"], "sla_breached"),
+    ("support_sla_at_risk_tickets",
+     "Tickets with an SLA clock running, not breached, and at most at_risk_within left.",
+     ["queue", "priority", "sla"], "sla_at_risk"),
+    ("support_sla_due_tickets",
+     "Running SLA clocks that breach within the horizon if nobody acts (cumulative).",
+     ["queue", "sla", "within"], "sla_due"),
+    ("support_sla_next_breach_seconds",
+     "Seconds until the earliest running SLA deadline of the queue (+Inf when none).",
+     ["queue"], "sla_next_breach_s"),
+)  # fmt: skip
+
+
 def _sla(snap: Snapshot) -> Iterator[Metric]:
-    breached = GaugeMetricFamily(
-        "support_sla_breached_tickets",
-        "Unsolved tickets with an SLA clock currently in breach.",
-        labels=["queue", "priority", "sla"],
-    )
-    for labels, n in sorted(snap.sla_breached.items()):
-        breached.add_metric(list(labels), n)
-    at_risk = GaugeMetricFamily(
-        "support_sla_at_risk_tickets",
-        "Tickets with an SLA clock running, not breached, and at most at_risk_within left.",
-        labels=["queue", "priority", "sla"],
-    )
-    for labels, n in sorted(snap.sla_at_risk.items()):
-        at_risk.add_metric(list(labels), n)
-    due = GaugeMetricFamily(
-        "support_sla_due_tickets",
-        "Running SLA clocks that breach within the horizon if nobody acts (cumulative).",
-        labels=["queue", "sla", "within"],
-    )
-    for labels, n in sorted(snap.sla_due.items()):
-        due.add_metric(list(labels), n)
-    next_breach = GaugeMetricFamily(
-        "support_sla_next_breach_seconds",
-        "Seconds until the earliest running SLA deadline of the queue (+Inf when none).",
-        labels=["queue"],
-    )
-    for queue, left in sorted(snap.sla_next_breach_s.items()):
-        next_breach.add_metric([queue], left)
-    yield from (breached, at_risk, due, next_breach)
+    for name, doc, labels, attr in _SLA_GAUGES:
+        family = GaugeMetricFamily(name, doc, labels=labels)
+        values: dict[str | tuple[str, ...], float] = getattr(snap, attr)
+        for key, value in sorted(values.items()):
+            family.add_metric(list(key) if isinstance(key, tuple) else [key], value)
+        yield family
 
 
 def _pipeline(snap: Snapshot) -> Iterator[Metric]:

@@ -7,6 +7,7 @@ from prometheus_client import generate_latest
 from stream.adapters.exporter import build_registry
 from stream.domain.aggregates import PartitionAggregates
 from stream.domain.queue_cap import QueueCap
+from stream.domain.sla_clocks import LiveClock
 from stream.domain.windows import bucket_of
 from stream.processing.entities import PartitionRecord
 from stream.processing.snapshot import Snapshot, take_snapshot
@@ -103,3 +104,35 @@ def test_queue_cap__counts_events_naming_overflowing_queues() -> None:
     for name in ["a", "b", "a", "c", "d", "other", "b"]:
         cap.note_event(name)
     assert cap.admitted == {"a", "b", "other"} and cap.overflow_events == 2
+
+
+def test_collector__exports_the_live_sla_gauges_and_counters() -> None:
+    agg = PartitionAggregates()
+    agg.count(("created", "billing", "urgent", "email"))
+    agg.count(("created", "sales", "normal", "chat"))
+    agg.count(("sla_breached", "billing", "urgent", "first_reply"))
+    agg.apply_delta({("w", "sla_breached", "billing", "first_reply", bucket_of(NOW - 60)): 1.0})
+    breached = LiveClock("first_reply", NOW - 60, None, None)
+    at_risk = LiveClock("resolution", None, NOW + 600, NOW - 10)  # 10 min left, at risk
+    agg.set_open("T-1", ("billing", "urgent", NOW - 3600, NOW + 3600, (breached, at_risk)))
+    registry = build_registry(lambda: snapshot_of({0: agg}, {0: PartitionRecord(0)}))
+    get = registry.get_sample_value
+    fr = {"queue": "billing", "priority": "urgent", "sla": "first_reply"}
+    res = {"queue": "billing", "priority": "urgent", "sla": "resolution"}
+    assert get("support_sla_breaches_total", fr) == 1
+    assert get("support_sla_achieved_total", fr) == 0  # pre-initialised for increase()
+    assert get("support_sla_cancelled_total", res) == 0
+    assert get("support_sla_breached_tickets", fr) == 1
+    assert get("support_sla_at_risk_tickets", res) == 1
+    assert get("support_sla_at_risk_tickets", fr) == 0
+    assert get("support_sla_next_breach_seconds", {"queue": "billing"}) == 600
+    assert get("support_sla_next_breach_seconds", {"queue": "sales"}) == float("inf")
+    due = {
+        w: get("support_sla_due_tickets", {"queue": "billing", "sla": "resolution", "within": w})
+        for w in ("15m", "1h", "4h")
+    }
+    assert due == {"15m": 1, "1h": 1, "4h": 1}
+    assert get("support_window_sla_breached",
+               {"queue": "billing", "sla": "first_reply", "window": "1h"}) == 1  # fmt: skip
+    assert get("support_window_sla_achieved",
+               {"queue": "sales", "sla": "next_reply", "window": "24h"}) == 0  # fmt: skip
