@@ -1,0 +1,1 @@
+"""Pure mappings from helpdesk exports, webhooks and event logs to contract events."""
