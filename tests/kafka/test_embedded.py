@@ -277,4 +277,6 @@ def test_tansu__first_consumer_group_join_waits_half_the_session_timeout(
         consumer.close()
 
     assert assigned == {TopicPartition(topic, 0)}
-    assert 2.5 <= joined_after_s < 6, joined_after_s
+    # The lower bound is the pinned behaviour; the upper one only says the join completes
+    # (it is loose because a loaded 2-core machine adds seconds of scheduling delay).
+    assert 2.5 <= joined_after_s < 12, joined_after_s
