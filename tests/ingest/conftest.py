@@ -1,0 +1,60 @@
+"""Fixtures for the ingest tests: fresh topics on the session's real broker, reading them back."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+from stream.kafka.embedded import EmbeddedBroker
+from stream.kafka.topics import ensure_topics
+from tests.ingest.ingest_helpers import PARTITIONS
+
+
+@pytest.fixture
+def make_topic(
+    request: pytest.FixtureRequest, embedded_broker: EmbeddedBroker
+) -> Callable[[], str]:
+    """Factory of new topics (PARTITIONS partitions) with names unique across the session."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", request.node.name)[:150]
+
+    def make() -> str:
+        name = f"{stem}-{uuid.uuid4().hex[:8]}"
+        ensure_topics(embedded_broker.bootstrap_servers, {name: PARTITIONS})
+        return name
+
+    return make
+
+
+@pytest.fixture
+def read_topic(embedded_broker: EmbeddedBroker) -> Callable[..., list[ConsumerRecord]]:
+    """Read every record of a topic from the beginning, stopping at ``count`` records.
+
+    Partitions are assigned directly (no group join wait on Tansu); reading stops at the
+    expected count, then one more short poll shows any record beyond it.
+    """
+
+    def read(topic: str, count: int, timeout_s: float = 10.0) -> list[ConsumerRecord]:
+        consumer = KafkaConsumer(bootstrap_servers=embedded_broker.bootstrap_servers)
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            assert partitions, f"topic {topic} does not exist"
+            consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+            consumer.seek_to_beginning()
+            records: list[ConsumerRecord] = []
+            deadline = time.monotonic() + timeout_s
+            while len(records) < count and time.monotonic() < deadline:
+                for batch in consumer.poll(timeout_ms=200).values():
+                    records.extend(batch)
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+            return records
+        finally:
+            consumer.close()
+
+    return read
