@@ -6,12 +6,14 @@ import base64
 import json
 import threading
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer
 
 from stream.connect.zendesk import (
     Credentials,
@@ -22,6 +24,7 @@ from stream.connect.zendesk import (
     ZendeskUnavailableError,
 )
 from stream.domain.sources.zendesk import map_incremental_events
+from stream.kafka.embedded import EmbeddedBroker
 from tests.helpers.processes import run_cli
 
 FIXTURE = Path(__file__).parents[1] / "domain" / "sources" / "data" / "zendesk"
@@ -377,3 +380,26 @@ def test_cli__connect_zendesk_401_exits_1_with_the_reason(
     assert rejected.returncode == 1
     assert "HTTP 401" in rejected.stderr
     assert TOKEN not in rejected.stdout + rejected.stderr
+
+
+def test_cli__connect_zendesk_once_publishes_to_the_broker_keyed_by_ticket(
+    zendesk: FakeZendesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    embedded_broker: EmbeddedBroker,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ZENDESK_EMAIL", EMAIL)
+    monkeypatch.setenv("ZENDESK_API_TOKEN", TOKEN)
+    topic = f"zendesk-{uuid.uuid4().hex[:8]}"
+    done = run_cli("connect", "zendesk", "--base-url", zendesk.base, "--once",
+                   "--broker", embedded_broker.url, "--topic", topic,
+                   "--state", str(tmp_path / "zendesk.state"),
+                   "--start-time", str(START))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    expected = expected_events()
+    consumer = KafkaConsumer(topic, bootstrap_servers=embedded_broker.bootstrap_servers,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000)  # fmt: skip
+    try:
+        got = [(m.key, json.loads(m.value)) for m in consumer]
+    finally:
+        consumer.close()
+    assert sorted(e["event_id"] for _, e in got) == sorted(e["event_id"] for e in expected)
+    assert all(key == event["ticket_id"].encode() for key, event in got)
