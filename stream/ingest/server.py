@@ -1,4 +1,4 @@
-"""The aiohttp application: POST /v1/events (validate all, then produce all), /healthz, /readyz."""
+"""The aiohttp application: POST /v1/events and /v1/webhooks/{source}, /healthz, /readyz."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from stream.adapters.codec import DEFAULT_MAX_BYTES, DEFAULT_MAX_FUTURE_SKEW_S
 from stream.ingest.auth import bearer_matches
 from stream.ingest.batch import UnsupportedMediaType, body_lines, media_kind, validate_lines
 from stream.ingest.producer import BrokerUnavailable, IngestProducer
+from stream.ingest.webhooks import WEBHOOKS_PATH, post_webhook
 
 __all__ = ["EVENTS_PATH", "IngestConfig", "create_app"]
 
@@ -62,6 +63,7 @@ def create_app(config: IngestConfig, producer: IngestProducer) -> web.Applicatio
     app[PRODUCER] = producer
     app.cleanup_ctx.append(_producer_lifecycle)
     app.router.add_post(EVENTS_PATH, _post_events, expect_handler=_expect)
+    app.router.add_post(WEBHOOKS_PATH, post_webhook)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     return app

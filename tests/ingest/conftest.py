@@ -11,7 +11,8 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from stream.kafka.embedded import EmbeddedBroker
+from stream.ingest.producer import IngestProducer
+from stream.kafka.embedded import EmbeddedBroker, find_free_port
 from stream.kafka.topics import ensure_topics
 from tests.ingest.ingest_helpers import PARTITIONS
 
@@ -58,3 +59,22 @@ def read_topic(embedded_broker: EmbeddedBroker) -> Callable[..., list[ConsumerRe
             consumer.close()
 
     return read
+
+
+@pytest.fixture
+def topic(make_topic: Callable[[], str]) -> str:
+    """A fresh input topic."""
+    return make_topic()
+
+
+@pytest.fixture
+def producer(embedded_broker: EmbeddedBroker, topic: str) -> IngestProducer:
+    """An ingest producer on the real broker, writing to ``topic``."""
+    return IngestProducer(embedded_broker.bootstrap_servers, topic, ack_timeout_s=5.0,
+                          probe_interval_s=0.5)  # fmt: skip
+
+
+@pytest.fixture
+def dead_producer() -> IngestProducer:
+    """A producer pointed at a port where nothing listens."""
+    return IngestProducer([f"127.0.0.1:{find_free_port()}"], "nowhere", ack_timeout_s=1.0)

@@ -16,7 +16,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from stream.ingest.producer import IngestProducer
 from stream.ingest.server import EVENTS_PATH, IngestConfig, create_app
-from stream.kafka.embedded import EmbeddedBroker, find_free_port
 from stream.processing.routing import partition_for
 from tests.ingest.ingest_helpers import NDJSON, PARTITIONS, TOKEN, event_line
 
@@ -57,23 +56,6 @@ async def post(
 
 def event_id(line: bytes) -> str:
     return str(orjson.loads(line)["event_id"])
-
-
-@pytest.fixture
-def topic(make_topic: Callable[[], str]) -> str:
-    return make_topic()
-
-
-@pytest.fixture
-def producer(embedded_broker: EmbeddedBroker, topic: str) -> IngestProducer:
-    return IngestProducer(embedded_broker.bootstrap_servers, topic, ack_timeout_s=5.0,
-                          probe_interval_s=0.5)  # fmt: skip
-
-
-@pytest.fixture
-def dead_producer() -> IngestProducer:
-    """A producer pointed at a port where nothing listens."""
-    return IngestProducer([f"127.0.0.1:{find_free_port()}"], "nowhere", ack_timeout_s=1.0)
 
 
 async def test_post_events__ndjson_is_produced_keyed_in_order_and_acknowledged(
