@@ -1,13 +1,15 @@
-"""The `supportpulse` command: broker, worker, replay, simulate, validate, demo."""
+"""The `supportpulse` command: broker, worker, replay, simulate, validate, ingest, import, demo."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_TOPIC = "support.ticket-events"
 
@@ -73,11 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a JSON-lines file against the event schema")
     p.add_argument("file", type=Path)
 
+    # Getting events in: each command lives in its own module (add_arguments / run), which
+    # keeps its heavy imports inside run().
+    for name, module, text in _SOURCE_COMMANDS:
+        importlib.import_module(module).add_arguments(sub.add_parser(name, help=text))
+
     p = sub.add_parser("demo", help="embedded broker + worker + simulator, zero setup")
     p.add_argument("--web-port", type=int, default=6066)
     p.add_argument("--rate", type=float, default=60.0, help="new tickets per minute")
     p.add_argument("--seed", type=int, default=1)
     return parser  # fmt: skip
+
+
+_SOURCE_COMMANDS = (
+    ("ingest", "stream.cli.ingest_cmd", "HTTP endpoint: POST /v1/events -> the input topic"),
+    ("import", "stream.cli.import_cmd",
+     "map a Zendesk, Freshdesk or Jira export, or an event log, to contract events"),
+    ("connect", "stream.cli.connect_cmd", "poll a helpdesk API and publish its ticket events"),
+)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from stream.cli.validate_cmd import validate_file
 
         return validate_file(args.file, sys.stdout)
+    for name, module, _text in _SOURCE_COMMANDS:
+        if args.command == name:
+            run: Any = importlib.import_module(module).run
+            return int(run(args))
     if args.command == "demo":
         from stream.cli.demo_cmd import run_demo
 
