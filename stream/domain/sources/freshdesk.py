@@ -15,6 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from stream.domain.sources.common import Mapped, rfc3339, stable_id
+from stream.domain.sources.freshdesk_values import (
+    NOTE_KINDS,
+    PRIORITY_IDS,
+    PRIORITY_NAMES,
+    SOURCE_IDS,
+    SOURCE_NAMES,
+    STATUS_IDS,
+    STATUS_NAMES,
+)
 from stream.domain.vocabulary import STATUSES
 
 SOURCE = "freshdesk"
@@ -22,46 +31,6 @@ DEFAULT_QUEUE = "freshdesk"
 _QUEUE_CHARS = 64
 _ID_CHARS = 128
 
-# Built-in statuses (API v2: 2 Open, 3 Pending, 4 Resolved, 5 Closed). Ids 6+ are custom per
-# account; the two common custom names are mapped by name: waiting on the customer pauses the
-# resolution clock like pending, waiting on a third party is on hold.
-STATUS_IDS: Mapping[int, str] = {2: "open", 3: "pending", 4: "solved", 5: "closed"}
-STATUS_NAMES: Mapping[str, str] = {
-    "open": "open",
-    "pending": "pending",
-    "resolved": "solved",
-    "closed": "closed",
-    "waiting on customer": "pending",
-    "waiting on third party": "on_hold",
-}
-# Priorities (API v2): 1 Low, 2 Medium, 3 High, 4 Urgent.
-PRIORITY_IDS: Mapping[int, str] = {1: "low", 2: "normal", 3: "high", 4: "urgent"}
-PRIORITY_NAMES: Mapping[str, str] = {
-    "low": "low",
-    "medium": "normal",
-    "high": "high",
-    "urgent": "urgent",
-}
-# Sources (API v2): 1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback widget, 10 Outbound email.
-SOURCE_IDS: Mapping[int, str] = {1: "email", 2: "web", 3: "phone", 7: "chat", 9: "web", 10: "email"}
-SOURCE_NAMES: Mapping[str, str] = {
-    "email": "email",
-    "portal": "web",
-    "phone": "phone",
-    "chat": "chat",
-    "feedback widget": "web",
-    "outbound email": "email",
-}
-# Export note types. A reply's author is found from its performer; notes are written by agents;
-# a forward goes to a third party and is no message to or from the customer.
-_NOTE_KINDS: Mapping[str, str] = {
-    "reply": "reply",
-    "public note": "public",
-    "public": "public",
-    "private note": "private",
-    "private": "private",
-    "forward": "forward",
-}
 _AGENT_KEYS = ("agent_id", "Agent")
 _CREATION_KEYS = frozenset({"new_ticket", "status", "priority", "source", "group", *_AGENT_KEYS})
 _CHANGE_KEYS = frozenset({"status", "priority", "group", *_AGENT_KEYS})
@@ -241,7 +210,7 @@ def _note(
 ) -> None:
     """Append the ``ticket.message`` of an activity's ``note``, if its type says who wrote it."""
     note_type = note.get("type") if isinstance(note, Mapping) else note
-    kind = _NOTE_KINDS.get(str(note_type).strip().casefold())
+    kind = NOTE_KINDS.get(str(note_type).strip().casefold())
     if kind is None or kind == "forward":
         bucket = out.skipped if kind == "forward" else out.unmapped
         bucket[f"freshdesk note type '{note_type}'"] += 1
