@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.domain.calendars import AlwaysOpen, BusinessCalendar
@@ -283,3 +284,85 @@ def test_business_frt_and_ttr__count_the_calendar_of_the_policy_at_the_fact() ->
     no_policy = sla_of(events, now=local(8, 0), policies=PolicySet([]))
     w = {k[1]: v for k, v in no_policy.contrib.items() if "business" in k[1]}
     assert w["first_reply_business_seconds_sum"] == local(7, 9.5) - local(4, 16)
+
+
+# -- every cycle ends as exactly one outcome ----------------------------------------------
+
+ONLY_BILLING = PolicySet([
+    SlaPolicy("billing-urgent", ALWAYS, {"first_reply": 600.0, "next_reply": 900.0,
+                                         "resolution": 3600.0},
+              queues=frozenset({"billing"}), priorities=frozenset({"urgent"})),
+    SlaPolicy("billing", OFFICE, {"first_reply": 3600.0, "resolution": 8 * 3600.0},
+              queues=frozenset({"billing"})),
+])  # fmt: skip
+STEP = st.one_of(
+    st.tuples(st.just("reply"), st.none()),
+    st.tuples(st.just("customer"), st.none()),
+    st.tuples(st.just("status"), st.sampled_from(["new", "open", "pending", "on_hold", "solved"])),
+    st.tuples(st.just("priority"), st.sampled_from(["low", "normal", "high", "urgent"])),
+    st.tuples(st.just("queue"), st.sampled_from(["billing", "sales"])),
+)
+
+
+def step_event(kind: str, value: str | None, t: float) -> dict[str, Any]:
+    if kind == "reply":
+        return reply(t)
+    if kind == "customer":
+        return customer(t)
+    if kind == "status":
+        return status(t, str(value))
+    return event(f"ticket.{kind}_changed", t, **{kind: value})
+
+
+def story_of(start: str, steps: list[tuple[str, str | None, float]], close: bool) -> list[Any]:
+    events: list[Any] = [created(0, status=start, priority="urgent")]
+    t = 0.0
+    for kind, value, gap in steps:
+        t += gap
+        events.append(step_event(kind, value, t))
+    if close:
+        events.append(status(t + 60, "closed"))
+    return events
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    start=st.sampled_from(["new", "open", "pending", "solved"]),
+    steps=st.lists(st.tuples(STEP, st.floats(0, 2 * DAY)).map(lambda s: (*s[0], s[1])),
+                   max_size=12),
+    close=st.booleans(),
+    later=st.floats(0, 10 * DAY),
+)  # fmt: skip
+def test_every_cycle__ends_as_exactly_one_of_achieved_breached_cancelled(
+    start: str, steps: list[tuple[str, str | None, float]], close: bool, later: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from stream.domain import sla_clocks
+
+    started: set[str] = set()
+    recorded: list[tuple[str, str]] = []
+    measure, record = sla_clocks._Walk.measure, sla_clocks._Walk._record
+
+    def spy_measure(self: Any, c: Any, t: float, cause: str) -> None:
+        measure(self, c, t, cause)
+        if c.cycle is not None:
+            started.add(c.cycle)
+
+    def spy_record(self: Any, c: Any, outcome: str, at_s: float) -> None:
+        recorded.append((c.cycle, outcome))
+        record(self, c, outcome, at_s)
+
+    monkeypatch.setattr(sla_clocks._Walk, "measure", spy_measure)
+    monkeypatch.setattr(sla_clocks._Walk, "_record", spy_record)
+    events = story_of(start, steps, close)
+    end = max(t_of(e) for e in events) - ts(0) + later
+    sla = sla_of(events, now=end, policies=ONLY_BILLING)
+    outcomes = [cycle for cycle, _ in recorded]
+    assert len(outcomes) == len(set(outcomes)), recorded  # never two outcomes for a cycle
+    assert set(outcomes) <= started
+    live_unfinished = len(started) - len(outcomes)
+    assert live_unfinished == sum(1 for c in sla.live if c.breached_s is None)
+    if close or not sla.live:
+        assert set(outcomes) == started  # closed or stopped: every cycle has its outcome
