@@ -21,6 +21,23 @@ from prometheus_client.parser import text_string_to_metric_families
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
+def stop_group(proc: subprocess.Popen[bytes] | None, grace_s: float) -> int | None:
+    """SIGTERM a process group, SIGKILL it after ``grace_s``; never leaves it running.
+
+    Returns the exit code (None when it was never started).
+    """
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
@@ -131,14 +148,7 @@ class Worker:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after a grace period; always leaves no process."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        stop_group(self.proc, grace_s=20)
 
 
 @contextmanager

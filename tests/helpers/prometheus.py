@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.helpers.processes import free_port, http_get, wait_until
+from tests.helpers.processes import free_port, http_get, stop_group, wait_until
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 RULES_DIR = PROMETHEUS_DIR / "rules"
@@ -122,14 +120,7 @@ class Prometheus:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after a grace period; always leaves no process."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        stop_group(self.proc, grace_s=15)
 
 
 @contextmanager

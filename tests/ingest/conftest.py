@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from stream.ingest.producer import IngestProducer
 from stream.kafka.embedded import EmbeddedBroker, find_free_port
 from stream.kafka.topics import ensure_topics
+from tests.helpers.kafka import read_records
 from tests.ingest.ingest_helpers import PARTITIONS
 
 
@@ -34,29 +33,10 @@ def make_topic(
 
 @pytest.fixture
 def read_topic(embedded_broker: EmbeddedBroker) -> Callable[..., list[ConsumerRecord]]:
-    """Read every record of a topic from the beginning, stopping at ``count`` records.
-
-    Partitions are assigned directly (no group join wait on Tansu); reading stops at the
-    expected count, then one more short poll shows any record beyond it.
-    """
+    """Read ``count`` records of a topic from the beginning (see ``read_records``)."""
 
     def read(topic: str, count: int, timeout_s: float = 10.0) -> list[ConsumerRecord]:
-        consumer = KafkaConsumer(bootstrap_servers=embedded_broker.bootstrap_servers)
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            assert partitions, f"topic {topic} does not exist"
-            consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-            consumer.seek_to_beginning()
-            records: list[ConsumerRecord] = []
-            deadline = time.monotonic() + timeout_s
-            while len(records) < count and time.monotonic() < deadline:
-                for batch in consumer.poll(timeout_ms=200).values():
-                    records.extend(batch)
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-            return records
-        finally:
-            consumer.close()
+        return read_records(embedded_broker.bootstrap_servers, topic, count, timeout_s)
 
     return read
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ import pytest
 from stream.kafka.embedded import EmbeddedBroker, find_free_port
 from stream.kafka.topics import ensure_topics
 from stream.processing.routing import partition_for
-from tests.helpers.processes import cli, free_port, http_get, wait_until
+from tests.helpers.processes import cli, free_port, http_get, stop_group, wait_until
 from tests.ingest.ingest_helpers import PARTITIONS, TOKEN, event_line, post
 
 TOKEN_ENV = "SUPPORTPULSE_INGEST_TOKEN"
@@ -62,16 +61,7 @@ class Ingest:
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after a grace period; returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
+        return stop_group(self.proc, grace_s=15)
 
 
 @contextmanager

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from stream.kafka.embedded import EmbeddedBroker
+from tests.helpers.kafka import read_records
 
 
 @pytest.fixture(scope="session")
@@ -32,32 +31,10 @@ def make_topic_name(request: pytest.FixtureRequest) -> Callable[[], str]:
 
 
 @pytest.fixture
-def consume_all(broker: EmbeddedBroker) -> Callable[[str, int], list[ConsumerRecord]]:
-    """Read ``count`` records from every partition of a topic, from the beginning.
-
-    Partitions are assigned directly, without a consumer group: Tansu makes a group's
-    first join wait half the session timeout (pinned in test_embedded.py). Reading stops
-    at the expected count rather than at the end offsets, which Tansu under-reports
-    (also pinned there).
-    """
+def consume_all(broker: EmbeddedBroker) -> Callable[..., list[ConsumerRecord]]:
+    """Read ``count`` records of a topic from the beginning (see ``read_records``)."""
 
     def consume(topic: str, count: int, timeout_s: float = 15.0) -> list[ConsumerRecord]:
-        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers)
-        try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            assert partitions, f"topic {topic} does not exist"
-            consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-            consumer.seek_to_beginning()
-            records: list[ConsumerRecord] = []
-            deadline = time.monotonic() + timeout_s
-            while len(records) < count and time.monotonic() < deadline:
-                for batch in consumer.poll(timeout_ms=200).values():
-                    records.extend(batch)
-            # One more short poll, so that a test sees any record beyond the expected ones.
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
-            return records
-        finally:
-            consumer.close()
+        return read_records(broker.bootstrap_servers, topic, count, timeout_s)
 
     return consume
