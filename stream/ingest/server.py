@@ -6,15 +6,15 @@ import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import hdrs, web
 
-from stream.adapters.codec import DEFAULT_MAX_BYTES, DEFAULT_MAX_FUTURE_SKEW_S
 from stream.ingest.auth import bearer_matches
 from stream.ingest.batch import UnsupportedMediaType, body_lines, media_kind, validate_lines
+from stream.ingest.config import CONFIG, PRODUCER, IngestConfig
 from stream.ingest.producer import BrokerUnavailable, IngestProducer
+from stream.ingest.responses import error, read_body, too_large
 from stream.ingest.webhooks import WEBHOOKS_PATH, post_webhook
 
 __all__ = ["EVENTS_PATH", "IngestConfig", "create_app"]
@@ -22,33 +22,8 @@ __all__ = ["EVENTS_PATH", "IngestConfig", "create_app"]
 log = logging.getLogger(__name__)
 
 EVENTS_PATH: Final = "/v1/events"
-_CHUNK_BYTES: Final = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class IngestConfig:
-    """What the endpoint enforces; built once by the CLI.
-
-    Attributes:
-        token: The bearer token clients must present; None disables authentication.
-        max_body_bytes: Largest request body (413 above it, before it is read).
-        max_events: Most events in one request (413 above it), which bounds how long one
-            request may hold the producer.
-        max_message_bytes: Largest event, as the worker's ``MAX_MESSAGE_BYTES``.
-        max_future_skew_s: How far ahead ``occurred_at`` may be, as the worker's setting.
-        retry_after_s: The ``Retry-After`` of a 503.
-    """
-
-    token: str | None
-    max_body_bytes: int = 8 * 1024 * 1024
-    max_events: int = 10_000
-    max_message_bytes: int = DEFAULT_MAX_BYTES
-    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_S
-    retry_after_s: int = 5
-
-
-CONFIG: Final = web.AppKey("config", IngestConfig)
-PRODUCER: Final = web.AppKey("producer", IngestProducer)
 # (accepted, rejected) of a POST, for the request's log line. A context variable, not request
 # storage: the handler runs in the middleware's task, and it works on every aiohttp 3.9+.
 _COUNTS: Final[contextvars.ContextVar[tuple[int, int] | None]] = contextvars.ContextVar(
@@ -81,14 +56,14 @@ async def _post_events(request: web.Request) -> web.StreamResponse:
     if refusal is not None:
         return refusal
     kind = media_kind(request.content_type, request.charset)
-    body = await _read_body(request, config.max_body_bytes)
+    body = await read_body(request, config.max_body_bytes)
     if body is None:
-        return _too_large(config.max_body_bytes)
+        return too_large(config.max_body_bytes)
     lines = body_lines(body, kind)
     if not lines:
-        return _error(400, "empty_body", "the request body holds no event")
+        return error(400, "empty_body", "the request body holds no event")
     if len(lines) > config.max_events:
-        return _error(413, "too_many_events", f"{len(lines)} events in one request; at most "
+        return error(413, "too_many_events", f"{len(lines)} events in one request; at most "
                       f"{config.max_events}: split the body")  # fmt: skip
     batch = validate_lines(lines, now_s=time.time(), max_bytes=config.max_message_bytes,
                            max_future_skew_s=config.max_future_skew_s)  # fmt: skip
@@ -101,7 +76,7 @@ async def _post_events(request: web.Request) -> web.StreamResponse:
     except BrokerUnavailable as exc:
         # Retrying is safe even if some records did get through: the worker counts a
         # repeated event_id as a duplicate, and it changes nothing.
-        return _error(503, "broker_unavailable", f"{exc}; nothing was accepted, retry later",
+        return error(503, "broker_unavailable", f"{exc}; nothing was accepted, retry later",
                       headers={hdrs.RETRY_AFTER: str(config.retry_after_s)})  # fmt: skip
     _COUNTS.set((len(valid), 0))
     results = [{"line": v.line, "status": "accepted", "event_id": v.event_id,
@@ -116,16 +91,16 @@ def _check_headers(request: web.Request) -> web.Response | None:
     if config.token is not None and not bearer_matches(
         request.headers.get(hdrs.AUTHORIZATION), config.token
     ):
-        return _error(401, "unauthorized", "missing or wrong bearer token",
+        return error(401, "unauthorized", "missing or wrong bearer token",
                       headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="supportpulse"'})  # fmt: skip
     try:
         mimetype = request.content_type if hdrs.CONTENT_TYPE in request.headers else ""
         media_kind(mimetype, request.charset)
     except UnsupportedMediaType as exc:
-        return _error(415, "unsupported_media_type", str(exc))
+        return error(415, "unsupported_media_type", str(exc))
     length = request.content_length
     if length is not None and length > config.max_body_bytes:
-        return _too_large(config.max_body_bytes)
+        return too_large(config.max_body_bytes)
     return None
 
 
@@ -139,37 +114,11 @@ async def _expect(request: web.Request) -> web.Response | None:
         _log(request, refusal.status, 0.0)
         return refusal
     if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
-        return _error(417, "expectation_failed", "only Expect: 100-continue is understood")
+        return error(417, "expectation_failed", "only Expect: 100-continue is understood")
     if request.version >= (1, 1):
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         request.writer.output_size = 0
     return None
-
-
-async def _read_body(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it exceeds ``limit`` (chunked bodies have no length)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(_CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> web.Response:
-    response = _error(413, "body_too_large", f"the request body is over the limit of {limit} "
-                      "bytes: split it")  # fmt: skip
-    response.force_close()  # the unread rest of the body must not be parsed as a request
-    return response
-
-
-def _error(
-    status: int, error: str, detail: str, *, headers: dict[str, str] | None = None
-) -> web.Response:
-    body = {"error": error, "detail": detail, "accepted": 0}
-    return web.json_response(body, status=status, headers=headers)
 
 
 async def _healthz(request: web.Request) -> web.Response:

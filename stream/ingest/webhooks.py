@@ -26,7 +26,9 @@ from aiohttp import hdrs, web
 from stream.domain.sources.common import Mapped
 from stream.ingest.auth import bearer_matches
 from stream.ingest.batch import validate_lines
+from stream.ingest.config import CONFIG, PRODUCER
 from stream.ingest.producer import BrokerUnavailable
+from stream.ingest.responses import error, read_body, too_large
 
 WEBHOOKS_PATH: Final = "/v1/webhooks/{source}"
 SIGNATURE_HEADER: Final = "X-Hub-Signature"
@@ -67,32 +69,30 @@ def signature_matches(header: str | None, body: bytes, token: str) -> bool:
 
 async def post_webhook(request: web.Request) -> web.StreamResponse:
     """Map one webhook body to contract events and produce them all (or none)."""
-    from stream.ingest.server import CONFIG, PRODUCER, _error, _read_body, _too_large
-
     config = request.app[CONFIG]
     source = request.match_info["source"]
     mapping = MAPPINGS.get(source)
     if mapping is None:
-        return _error(404, "unknown_source", f"no webhook mapping for {source!r}; known: "
+        return error(404, "unknown_source", f"no webhook mapping for {source!r}; known: "
                       + ", ".join(sorted(MAPPINGS)))  # fmt: skip
     length = request.content_length
     if length is not None and length > config.max_body_bytes:
-        return _too_large(config.max_body_bytes)
-    body = await _read_body(request, config.max_body_bytes)
+        return too_large(config.max_body_bytes)
+    body = await read_body(request, config.max_body_bytes)
     if body is None:
-        return _too_large(config.max_body_bytes)
+        return too_large(config.max_body_bytes)
     if config.token is not None and not (
         bearer_matches(request.headers.get(hdrs.AUTHORIZATION), config.token)
         or signature_matches(request.headers.get(SIGNATURE_HEADER), body, config.token)
     ):
-        return _error(401, "unauthorized", "missing or wrong bearer token or body signature",
+        return error(401, "unauthorized", "missing or wrong bearer token or body signature",
                       headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="supportpulse"'})  # fmt: skip
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return _error(400, "invalid_json", f"the webhook body is not JSON: {exc}")
+        return error(400, "invalid_json", f"the webhook body is not JSON: {exc}")
     if not isinstance(payload, dict):
-        return _error(400, "invalid_payload", "the webhook body must be a JSON object")
+        return error(400, "invalid_payload", "the webhook body must be a JSON object")
     mapped = mapping(payload)
     report = {"unmapped": dict(mapped.unmapped), "skipped": dict(mapped.skipped)}
     lines = [(i, orjson.dumps(ev)) for i, ev in enumerate(mapped.events, start=1)]
@@ -105,7 +105,7 @@ async def post_webhook(request: web.Request) -> web.StreamResponse:
     try:
         delivered = await request.app[PRODUCER].produce([(v.key, v.raw) for v in batch.valid])
     except BrokerUnavailable as exc:
-        return _error(503, "broker_unavailable", f"{exc}; nothing was accepted, retry later",
+        return error(503, "broker_unavailable", f"{exc}; nothing was accepted, retry later",
                       headers={hdrs.RETRY_AFTER: str(config.retry_after_s)})  # fmt: skip
     results = [{"event_id": v.event_id, "partition": d.partition, "offset": d.offset}
                for v, d in zip(batch.valid, delivered, strict=True)]  # fmt: skip
