@@ -257,12 +257,9 @@ def queue_summary(snap: Snapshot) -> dict[str, dict[str, float | int | None]]:
             "sla_at_risk_tickets": sum(n for (q, _p, _s), n in snap.sla_at_risk.items()
                                        if q == queue),
             "sla_next_breach_seconds": None if next_breach == float("inf") else next_breach,
-            "sla_due_15m": sum(n for (q, _s, h), n in snap.sla_due.items()
-                               if q == queue and h == "15m"),
-            "sla_due_1h": sum(n for (q, _s, h), n in snap.sla_due.items()
-                              if q == queue and h == "1h"),
-            "sla_due_4h": sum(n for (q, _s, h), n in snap.sla_due.items()
-                              if q == queue and h == "4h"),
+            **{f"sla_due_{within}": sum(n for (q, _s, h), n in snap.sla_due.items()
+                                        if q == queue and h == within)
+               for within in DUE_HORIZONS_S},
             "sla_breaches_24h": int(breached_24h),
             "sla_achieved_24h": int(achieved_24h),
             "sla_attainment_24h": _ratio(achieved_24h, achieved_24h + breached_24h),

@@ -106,7 +106,7 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     )  # fmt: skip
     table.key_serializer = "raw"
     table.value_serializer = codec.CODEC_NAME
-    runtime = Runtime(app, table, config, clock=settings.clock,
+    runtime = Runtime(app, table, config,
                       purge_interval_s=settings.purge_interval_s,
                       catch_up_lag_s=settings.catch_up_lag_s)  # fmt: skip
 

@@ -34,7 +34,6 @@ class Runtime:
         table: TableT,
         config: ProcessorConfig,
         *,
-        clock: str,
         purge_interval_s: float = 60.0,
         catch_up_lag_s: float = 60.0,
         wall: Callable[[], float] = time.time,
@@ -42,7 +41,6 @@ class Runtime:
         self.app = app
         self.table = table
         self.config = config
-        self.clock = clock
         self.wall = wall
         self.catch_up_lag_s = catch_up_lag_s
         self.processor = Processor(config, table.data, wall=wall)
@@ -225,5 +223,5 @@ class Runtime:
             "input_topic": self.config.input_topic,
             "partitions": self.config.partitions,
             "owned_partitions": owned,
-            "clock": self.clock,
+            "clock": self.config.clock,
         }

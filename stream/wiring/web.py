@@ -38,7 +38,7 @@ def register(app: faust.App, runtime: Runtime) -> None:
         snap = runtime.snapshot()
         return web.json({
             "processing_clock_seconds": snap.now_s,
-            "clock": runtime.clock,
+            "clock": runtime.config.clock,
             "owned_partitions": snap.partitions,
             "events": {"consumed": snap.consumed, "applied": snap.applied,
                        "duplicate": snap.duplicate, "dead_lettered": snap.dead_lettered,

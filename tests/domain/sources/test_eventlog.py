@@ -6,11 +6,10 @@ import random
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 import pytest
 
-from stream.adapters.codec import Decoded, decode
 from stream.domain.sources.eventlog import EventLogMapping, ValueColumn, map_rows
+from tests.helpers.contract import assert_valid_events
 
 NOW_S = 2_000_000_000.0  # after every fixture: the future-timestamp check never trips
 
@@ -81,11 +80,6 @@ def ev(event_id: str, etype: str, ticket: str, at: str, **fields: Any) -> dict[s
             **fields}  # fmt: skip
 
 
-def assert_valid(events: list[dict[str, Any]]) -> None:
-    for event in events:
-        assert isinstance(decode(orjson.dumps(event), now_s=NOW_S), Decoded), event
-
-
 HELPDESK_CASE = [
     hd("Case 2", "Assign seriousness", "Value 1", "10:15"),
     hd("Case 2", "Take in charge ticket", "Value 4", "10:40"),
@@ -123,7 +117,7 @@ def test_map_rows__helpdesk_case_gives_exact_events() -> None:
     ]  # fmt: skip
     assert out.unmapped == {}
     assert out.skipped == {"activity 'Take in charge ticket' (assign): assignee unchanged": 1}
-    assert_valid(out.events)
+    assert_valid_events(out.events, NOW_S)
 
 
 BPI_CASE = [
@@ -163,7 +157,7 @@ def test_map_rows__bpi2013_joined_activity_with_queue_and_priority_changes() -> 
         "activity 'Accepted / In Progress' (status:open): status unchanged": 1,
         "activity 'Accepted / In Progress' (assign): assignee unchanged": 1,
     }
-    assert_valid(out.events)
+    assert_valid_events(out.events, NOW_S)
 
 
 def test_map_rows__first_row_folds_its_status_and_owner_into_the_creation() -> None:

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from stream.adapters.codec import Decoded, decode
 from stream.domain.sources.freshdesk import map_activities, map_webhook
+from tests.helpers.contract import assert_valid_events
 
 DATA = Path(__file__).parent / "data" / "freshdesk"
 NOW_S = 1_715_731_200.0  # 2024-05-15T00:00:00Z, after every fixture event
@@ -20,13 +19,6 @@ NOW_S = 1_715_731_200.0  # 2024-05-15T00:00:00Z, after every fixture event
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((DATA / name).read_text())
-
-
-def assert_valid(events: list[dict[str, Any]]) -> None:
-    """Every event passes the worker's own validator, as the worker would decode it."""
-    for event in events:
-        result = decode(orjson.dumps(event), now_s=NOW_S, max_bytes=65536, max_future_skew_s=300)
-        assert isinstance(result, Decoded), (event, result)
 
 
 def ev(event_id: str, occurred_at: str, ticket: str, type_: str, **fields: Any) -> dict[str, Any]:
@@ -126,7 +118,7 @@ def test_map_activities__export_gives_exact_contract_events() -> None:
             channel="chat",
         ),
     ]
-    assert_valid(mapped.events)
+    assert_valid_events(mapped.events, NOW_S)
 
 
 def test_map_activities__reports_what_it_does_not_map() -> None:
@@ -227,7 +219,7 @@ def test_map_activities__note_without_an_object_still_maps() -> None:
     assert [(e["type"], e["author"], e["public"]) for e in events] == [
         ("ticket.message", "agent", False)
     ]
-    assert_valid(events)
+    assert_valid_events(events, NOW_S)
 
 
 def test_map_activities__export_without_activities_data_is_reported() -> None:
@@ -290,7 +282,7 @@ def test_map_webhook__gives_the_exact_contract_event(
 
     assert mapped.events == [ev(event_id, occurred_at, "fd-11", type_, **fields)]
     assert not mapped.unmapped
-    assert_valid(mapped.events)
+    assert_valid_events(mapped.events, NOW_S)
 
 
 def test_map_webhook__mapping_twice_gives_identical_ids() -> None:
@@ -317,7 +309,7 @@ def test_map_webhook__without_timestamp_uses_the_arrival_time() -> None:
     mapped = map_webhook(payload, received_at=datetime(2024, 5, 14, 9, 56, tzinfo=UTC))
 
     assert [e["occurred_at"] for e in mapped.events] == ["2024-05-14T09:56:00Z"]
-    assert_valid(mapped.events)
+    assert_valid_events(mapped.events, NOW_S)
 
 
 def test_map_webhook__without_any_timestamp_is_reported() -> None:
@@ -360,7 +352,7 @@ def test_map_webhook__group_and_agent_changes() -> None:
         ("ticket.queue_changed", "Billing", None),
         ("ticket.assigned", None, "anna@acme.example"),
     ]
-    assert_valid(events)
+    assert_valid_events(events, NOW_S)
 
 
 def test_map_webhook__accepts_a_body_without_the_wrapper() -> None:
