@@ -218,8 +218,10 @@ def _pipeline(snap: Snapshot) -> Iterator[Metric]:
                             value=len(snap.partitions))  # fmt: skip
 
 
-def build_registry(snapshot: Callable[[], Snapshot]) -> CollectorRegistry:
-    """A fresh registry holding only the supportpulse collector."""
+def build_registry(snapshot: Callable[[], Snapshot], *extra: Collector) -> CollectorRegistry:
+    """A fresh registry holding the supportpulse collector and any ``extra`` ones."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SupportCollector(snapshot))
+    for collector in extra:
+        registry.register(collector)
     return registry

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 from stream.adapters.calendar_spec import CALENDAR_KEYS, CalendarSpecError, build_calendar
-from stream.adapters.toml_lines import KeyPath, TomlLines, describe_path
+from stream.adapters.toml_checker import ConfigFileError, TomlChecker, load_toml
+from stream.adapters.toml_lines import KeyPath, TomlLines
 from stream.domain.calendars import AlwaysOpen, Calendar
-from stream.domain.durations import parse_duration
 from stream.domain.policies import CLOCKS, DEFAULT_AT_RISK_WITHIN_S, PolicySet, SlaPolicy
 from stream.domain.vocabulary import CHANNELS, PRIORITIES
 
@@ -31,26 +28,10 @@ _MATCH_VOCABULARY: Final[Mapping[str, tuple[str, ...] | None]] = {
     "queues": None,
     "channels": CHANNELS,
 }
-_TOML_TYPES: Final = {
-    str: "a string", int: "an integer", float: "a float", bool: "a boolean",
-    list: "an array", dict: "a table", date: "a date",
-}  # fmt: skip
 
 
-class PolicyFileError(ValueError):
-    """A policy file that cannot be used; the message reads `FILE:LINE: where: key: what`.
-
-    Attributes:
-        source: The file (or the name given to `parse_policy_text`).
-        line: The 1-based line the problem is located at, when it could be found.
-        key: The offending key, relative to its policy or calendar (e.g. `targets.first_reply`).
-        detail: What is wrong and what would be accepted.
-    """
-
-    def __init__(self, source: str, line: int | None, where: str, key: str, detail: str) -> None:
-        self.source, self.line, self.key, self.detail = source, line, key, detail
-        place = source if line is None else f"{source}:{line}"
-        super().__init__(": ".join(part for part in (place, where, key, detail) if part))
+class PolicyFileError(ConfigFileError):
+    """A policy file that cannot be used; the message reads `FILE:LINE: where: key: what`."""
 
 
 def default_policy_path() -> Path:
@@ -86,34 +67,14 @@ def parse_policy_text(text: str, source: str = "<policies>") -> PolicySet:
     Raises:
         PolicyFileError: The first problem found, located by line and key.
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _syntax_error(source, exc) from None
+    doc = load_toml(text, source, PolicyFileError)
     return _Reader(source, TomlLines(text)).read(doc)
 
 
-def _syntax_error(source: str, exc: tomllib.TOMLDecodeError) -> PolicyFileError:
-    """Re-word tomllib's message ("... (at line 3, column 7)") as `FILE:3: ...`."""
-    message = str(exc)
-    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if found is None:
-        return PolicyFileError(source, None, "", "", f"not valid TOML: {message}")
-    reason = message[: found.start()]
-    line, column = int(found[1]), int(found[2])
-    return PolicyFileError(source, line, "", "", f"not valid TOML: {reason} (column {column})")
-
-
-class _Reader:
+class _Reader(TomlChecker):
     """Turns the parsed document into a `PolicySet`, raising at the first problem."""
 
-    def __init__(self, source: str, lines: TomlLines) -> None:
-        self._source, self._lines = source, lines
-
-    def fail(self, path: KeyPath, detail: str, *, where: str = "", depth: int = 0) -> NoReturn:
-        """Raise for `path`; the key shown is the part of it after the first `depth` parts."""
-        key = describe_path(path[depth:])
-        raise PolicyFileError(self._source, self._lines.line_of(path), where, key, detail)
+    error = PolicyFileError
 
     def read(self, doc: dict[str, Any]) -> PolicySet:
         self.check_keys((), doc, _TOP_KEYS)
@@ -126,32 +87,6 @@ class _Reader:
         policies = [self.policy(i, p, calendars) for i, p in enumerate(raw)]
         self.check_order(policies)
         return PolicySet(policies)
-
-    # -- shape -------------------------------------------------------------------------
-
-    def check_keys(
-        self, path: KeyPath, table: dict[str, Any], allowed: tuple[str, ...], where: str = ""
-    ) -> None:
-        depth = 2 if where else 0
-        for key in table:
-            if key not in allowed:
-                choices = ", ".join(allowed)
-                self.fail((*path, key), f"unknown key; allowed here: {choices}", where=where,
-                          depth=depth)  # fmt: skip
-
-    def typed(self, path: KeyPath, value: Any, kind: type, what: str, where: str) -> Any:
-        """Return `value` if it is of `kind`, else fail saying what was expected."""
-        if isinstance(value, kind):
-            return value
-        got = next((name for t, name in _TOML_TYPES.items() if isinstance(value, t)), "a value")
-        self.fail(path, f"expected {what}, got {got}", where=where, depth=2)
-
-    def duration(self, path: KeyPath, value: Any, where: str) -> float:
-        text = self.typed(path, value, str, 'a duration such as "15m"', where)
-        try:
-            return parse_duration(text)
-        except ValueError as exc:
-            self.fail(path, str(exc), where=where, depth=2)
 
     # -- calendars ---------------------------------------------------------------------
 

@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="SLA policy file, TOML (default: the shipped deploy/sla/policies.toml; "
         "'none': no SLA clocks)",
     )
+    p.add_argument(
+        "--staffing",
+        help="staffing file, TOML: Erlang C targets per queue (default: the shipped "
+        "deploy/staffing/staffing.toml)",
+    )
     p.add_argument("--data-dir", type=Path, help="Faust's local directory")
     p.add_argument("--topic", dest="input_topic", help=f"input topic (default {DEFAULT_TOPIC})")
     p.add_argument("--partitions", type=int, help="partitions of topics the worker creates")
@@ -107,14 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_broker_foreground(args.port)
     if args.command == "worker":
-        from stream.adapters.policy_file import PolicyFileError
+        from stream.adapters.toml_checker import ConfigFileError
         from stream.cli.worker_cmd import run_worker
-        from stream.wiring.app import load_policies
+        from stream.wiring.app import load_policies, load_staffing
         from stream.wiring.settings import WorkerSettings
 
         given = {name: getattr(args, name) for name in (
             "broker", "web_port", "web_host", "clock", "data_dir", "input_topic", "partitions",
-            "app_id", "policies") if getattr(args, name) is not None}  # fmt: skip
+            "app_id", "policies", "staffing") if getattr(args, name) is not None}  # fmt: skip
         try:
             settings = WorkerSettings(**given)
         except ValueError as exc:
@@ -122,8 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         try:  # checked before anything starts, so a typo fails at once and clearly
             policies = load_policies(settings.policies)
-        except (PolicyFileError, OSError) as exc:
+        except (ConfigFileError, OSError) as exc:
             print(f"worker: SLA policies: {exc}", file=sys.stderr)
+            return 2
+        try:
+            load_staffing(settings.staffing)
+        except (ConfigFileError, OSError, ValueError) as exc:
+            print(f"worker: staffing: {exc}", file=sys.stderr)
             return 2
         logging.getLogger(__name__).info(
             "SLA policies: %s", ", ".join(p.name for p in policies.policies) or "none"

@@ -14,10 +14,12 @@ log = logging.getLogger(__name__)
 
 
 def prepare_topics(settings: WorkerSettings) -> WorkerSettings:
-    """Create the input, re-key and dead-letter topics; adopt an existing input's partitions.
+    """Create the input, re-key, dead-letter and staffing topics; adopt the input's partitions.
 
     Faust refuses a table whose changelog partition count differs from its source topic, so
-    every co-partitioned topic is created explicitly with the input topic's count.
+    every co-partitioned topic is created explicitly with the input topic's count. The
+    staffing topic holds one small record per input partition, read whole by every worker:
+    one partition, compacted.
     """
     from stream.kafka.topics import ensure_topics, existing_partition_counts
 
@@ -32,8 +34,9 @@ def prepare_topics(settings: WorkerSettings) -> WorkerSettings:
     ensure_topics(
         settings.bootstrap_servers,
         {settings.input_topic: n, f"{settings.input_topic}.rekeyed": n,
-         f"{settings.input_topic}.dlq": n},
+         f"{settings.input_topic}.dlq": n, settings.staffing_topic: 1},
         security=security,
+        configs={settings.staffing_topic: {"cleanup.policy": "compact"}},
     )  # fmt: skip
     return settings
 

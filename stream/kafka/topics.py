@@ -50,6 +50,7 @@ def ensure_topics(
     *,
     security: Mapping[str, Any] | None = None,
     timeout_s: float = 30,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Create missing topics with the given partition counts; check the existing ones.
 
@@ -64,6 +65,8 @@ def ensure_topics(
         topics: Topic name to required partition count.
         security: kafka-python security options (see ``stream.kafka.security_kwargs``).
         timeout_s: How long to wait for the cluster, and for each request.
+        configs: Topic configuration of topics created here, by name (e.g.
+            ``{"cleanup.policy": "compact"}``); existing topics are left as they are.
 
     Raises:
         ValueError: A topic name is empty or a partition count is below 1.
@@ -83,7 +86,7 @@ def ensure_topics(
         existing = partition_counts(admin, list(topics))
         missing = {name: n for name, n in topics.items() if name not in existing}
         if missing:
-            _create(admin, missing, int(timeout_s * 1000))
+            _create(admin, missing, int(timeout_s * 1000), configs or {})
             existing = partition_counts(admin, list(topics))
     problems = [
         f"{name!r} has {existing.get(name, 0)} partitions, needs {wanted}"
@@ -167,11 +170,19 @@ def _admin(
         ) from exc
 
 
-def _create(admin: KafkaAdminClient, missing: dict[str, int], timeout_ms: int) -> None:
-    request = {
+def _create(
+    admin: KafkaAdminClient,
+    missing: dict[str, int],
+    timeout_ms: int,
+    configs: Mapping[str, Mapping[str, str]],
+) -> None:
+    request: dict[str, dict[str, Any]] = {
         name: {"num_partitions": partitions, "replication_factor": _CLUSTER_DEFAULT}
         for name, partitions in missing.items()
     }
+    for name, config in configs.items():
+        if name in request:
+            request[name]["configs"] = dict(config)
     response = admin.create_topics(request, timeout_ms=timeout_ms, raise_errors=False)
     created = []
     for result in response["topics"]:

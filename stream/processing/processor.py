@@ -18,6 +18,7 @@ from stream.domain.aggregates import PartitionAggregates
 from stream.domain.deadlines import DeadlineQueue
 from stream.domain.facts import nps_contribution
 from stream.domain.queue_cap import QueueCap
+from stream.domain.staffing import PartitionActivity, partition_activity
 from stream.domain.ticket import (
     ACCOUNTED,
     DUPLICATE,
@@ -429,6 +430,21 @@ class Processor:
     def stream_time_s(self) -> float:
         """Highest event time seen on the owned partitions (the event-mode clock)."""
         return max((r.stream_time_s for r in self.records.values()), default=0.0)
+
+    def staffing_activity(self, now_wall_s: float) -> list[PartitionActivity]:
+        """Each owned partition's share of the staffing inputs, to publish for every worker.
+
+        A partition's clock is its own stream time with the event clock, so the window a
+        reader sums does not depend on which partitions the writer happened to own.
+        """
+        out = []
+        for p, agg in self.aggregates.items():
+            rec = self.records[p]
+            clock = rec.stream_time_s if self.config.clock == "event" else now_wall_s
+            agents = ((a.status, a.queues, a.t) for a in self.agents[p].values())
+            out.append(partition_activity(p, clock, now_wall_s, agg.windowed, agents,
+                                          self.cap.label))  # fmt: skip
+        return out
 
     def tracked_tickets(self) -> int:
         """Tickets kept in state on the owned partitions (what retention bounds)."""

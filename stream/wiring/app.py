@@ -7,11 +7,14 @@ from typing import Any, cast
 import faust
 
 from stream.adapters.policy_file import default_policy_path, load_policy_file
+from stream.adapters.staffing_file import default_staffing_path, load_staffing_file
 from stream.domain.policies import PolicySet
+from stream.domain.staffing import StaffingConfig
 from stream.processing.config import ProcessorConfig
 from stream.wiring import codec, web
 from stream.wiring.runtime import Runtime
 from stream.wiring.settings import WorkerSettings
+from stream.wiring.staffing import StaffingExchange
 
 STATE_TABLE = "state"
 
@@ -43,6 +46,11 @@ def load_policies(spec: str | None) -> PolicySet:
     if spec is not None and spec.strip().lower() == "none":
         return PolicySet(())
     return load_policy_file(spec or default_policy_path())
+
+
+def load_staffing(spec: str | None) -> StaffingConfig:
+    """The staffing targets a worker runs with: a file, or the shipped default."""
+    return load_staffing_file(spec or default_staffing_path())
 
 
 def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
@@ -124,6 +132,18 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     async def housekeeping() -> None:
         await runtime.housekeeping()
 
+    staffing = StaffingExchange(app, runtime.processor, settings,
+                                load_staffing(settings.staffing), config.policies)  # fmt: skip
+
+    @app.timer(interval=settings.staffing_interval_s)
+    async def publish_staffing() -> None:
+        if runtime.settled():
+            await staffing.publish()
+
+    @app.task
+    async def read_staffing() -> None:
+        await staffing.run_reader()
+
     async def revoked(*args: Any, **kwargs: Any) -> None:
         # Faust sends (sender, revoked_tps, signal=...)
         runtime.on_revoked(args[1] if len(args) > 1 else kwargs.get("revoked", ()))
@@ -133,5 +153,5 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     # Faust buffers send_soon() messages (changelog writes) and warns past 100; a batch
     # writes up to one record per touched ticket, so size the buffer for a whole batch.
     app.producer.buffer.max_messages = max(100, 2 * settings.batch_size)
-    web.register(app, runtime)
+    web.register(app, runtime, staffing)
     return app, runtime

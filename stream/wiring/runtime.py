@@ -192,6 +192,13 @@ class Runtime:
                 self.processor.finish_purge()
         await self.flush_effects()
 
+    def settled(self) -> bool:
+        """Recovered and not rebalancing: the owned partitions' state is complete."""
+        if self.app.rebalancing or not self._recovered():
+            return False
+        self.sync_ownership()
+        return True
+
     def _recovered(self) -> bool:
         tables: Any = self.app.tables  # the manager's recovery service is not in its type
         return bool(tables.recovery.completed.is_set())

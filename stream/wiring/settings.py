@@ -37,6 +37,20 @@ class WorkerSettings(BaseSettings):
         description="SLA policy file (TOML); unset: the shipped deploy/sla/policies.toml; "
         "'none': no SLA clocks.",
     )
+    staffing: str | None = Field(
+        None,
+        description="Staffing file (TOML): Erlang C targets per queue; unset: the shipped "
+        "deploy/staffing/staffing.toml.",
+    )
+    staffing_interval_s: float = Field(
+        10.0, gt=0, description="How often a worker publishes its partitions' staffing inputs."
+    )
+    staffing_stale_after_s: float = Field(
+        60.0,
+        gt=0,
+        description="Staffing inputs of a partition not published for this long are left "
+        "out (their worker is gone and nobody owns the partition yet).",
+    )
     data_dir: Path = Path("./supportpulse-data")
     fcr_reopen_window_s: float = Field(DEFAULT_FCR_REOPEN_WINDOW_S, gt=0)
     orphan_timeout_s: float = Field(DEFAULT_ORPHAN_TIMEOUT_S, gt=0)
@@ -93,6 +107,11 @@ class WorkerSettings(BaseSettings):
         if not value.startswith("kafka://") or len(value) <= len("kafka://"):
             raise ValueError("broker must look like kafka://host:port[,host:port]")
         return value
+
+    @property
+    def staffing_topic(self) -> str:
+        """Where workers publish their partitions' staffing inputs for every worker to read."""
+        return f"{self.app_id}-staffing"
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""HTTP surfaces on the worker's web server: /metrics, /healthz, /readyz, /api/summary."""
+"""HTTP surfaces on the worker's web server: /metrics, /healthz, /readyz, /api/*."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ import faust
 from prometheus_client import generate_latest
 
 from stream.adapters.exporter import build_registry
+from stream.adapters.staffing_exporter import StaffingCollector
 from stream.processing.snapshot import queue_summary
 from stream.wiring.runtime import Runtime
+from stream.wiring.staffing import StaffingExchange, StaffingView
 
 # The text exposition format (UTF-8). aiohttp refuses a charset inside content_type, so the
 # library's constant cannot be passed as is.
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
-def register(app: faust.App, runtime: Runtime) -> None:
+def register(app: faust.App, runtime: Runtime, staffing: StaffingExchange) -> None:
     """Add the supportpulse pages to the app's web server."""
-    registry = build_registry(runtime.snapshot)
+    registry = build_registry(runtime.snapshot, StaffingCollector(staffing.view))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -45,3 +47,34 @@ def register(app: faust.App, runtime: Runtime) -> None:
                        "held": snap.held},
             "queues": queue_summary(snap),
         })  # fmt: skip
+
+    @app.page("/api/staffing")
+    async def staffing_page(web: Any, request: Any) -> Any:
+        return web.json(staffing_json(staffing.view(), staffing))
+
+
+
+def staffing_json(view: StaffingView, staffing: StaffingExchange) -> dict[str, Any]:
+    """/api/staffing: every queue's numbers with every input used, for audits and tools."""
+    cfg = staffing.config
+    return {
+        "computed_at_seconds": view.computed_at_s,
+        "clock": staffing.settings.clock,
+        "partitions": view.partitions,
+        "partitions_reporting": view.reporting,
+        "partitions_stale": view.stale,
+        "complete": view.complete,
+        "model": "Erlang C (Poisson arrivals, no abandonment), trailing hour",
+        "defaults": {
+            "service_level": cfg.service_level,
+            "realtime_answer_seconds": cfg.realtime_answer_s,
+            "deferred_answer_seconds": cfg.deferred_answer_s,
+            "max_occupancy": cfg.max_occupancy,
+            "shrinkage": cfg.shrinkage,
+            "fallback_aht_seconds": cfg.fallback_aht_s,
+            "min_interactions": cfg.min_interactions,
+            "presence_timeout_seconds": cfg.presence_timeout_s,
+            "realtime_share": cfg.realtime_share,
+        },
+        "queues": {queue: s.to_dict() for queue, s in view.queues.items()},
+    }
