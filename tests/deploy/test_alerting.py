@@ -248,7 +248,32 @@ def test_alertmanager_example__mutes_at_risk_while_breached_for_the_same_queue_a
             ("SupportSLATicketsAtRisk", "billing", "next_reply"): "active",
             ("SupportSLATicketsAtRisk", "sales", "first_reply"): "active",
         }
-        deadline = time.monotonic() + 10
-        while alert_states(base) != expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert alert_states(base) == expected
+        assert settled_states(base, expected) == expected
+
+
+def test_alertmanager_example__mutes_understaffed_while_overloaded_for_the_same_queue(
+    tmp_path: Path,
+) -> None:
+    overloaded = {"alertname": "SupportQueueOverloaded", "severity": "page", "queue": "billing"}
+
+    def understaffed(queue: str) -> dict[str, str]:
+        return {"alertname": "SupportQueueUnderstaffed", "severity": "ticket", "queue": queue}
+
+    with running_alertmanager(tmp_path) as base:
+        post_alerts(base, overloaded, understaffed("billing"), understaffed("sales"))
+        expected = {
+            ("SupportQueueOverloaded", "billing", ""): "active",
+            ("SupportQueueUnderstaffed", "billing", ""): "suppressed",
+            ("SupportQueueUnderstaffed", "sales", ""): "active",
+        }
+        assert settled_states(base, expected) == expected
+
+
+def settled_states(
+    base: str, expected: dict[tuple[str, str, str], str]
+) -> dict[tuple[str, str, str], str]:
+    """The alert states once they equal ``expected``, or as they are after 10 s."""
+    deadline = time.monotonic() + 10
+    while alert_states(base) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alert_states(base)

@@ -95,3 +95,17 @@ def test_recording_rules__are_named_level_metric_operations_and_each_is_tested()
         untested = [n for n in set(names)
                     if not re.search(rf"expr: '?{re.escape(n)}\b", tests)]  # fmt: skip
         assert untested == [], f"recording rules without a promtool test in {rules.name}"
+
+
+def test_staffing_gauges__are_never_summed_over_workers() -> None:
+    # Every worker exports the staffing of the WHOLE queue (the same value), so a `sum` over
+    # workers would count each queue once per worker: max or min only.
+    found = []
+    for rules in RULE_FILES:
+        text = rules.read_text()
+        for rule in rulefile.items(text, "record") + rulefile.items(text, "alert"):
+            expr = rulefile.text(rule["expr"])
+            if "support_staffing_" in expr:
+                found.append(expr)
+                assert not re.search(r"\b(sum|count|avg)\b", expr), expr
+    assert found, "no rule reads the support_staffing_* gauges"
