@@ -18,6 +18,7 @@ import pytest
 
 from stream.kafka.embedded import EmbeddedBroker
 from tests.e2e.test_sla_breach import SLA_RULES
+from tests.e2e.test_staffing import STAFFING_RULES
 from tests.helpers.processes import Worker, run_cli, running_worker, wait_until
 from tests.helpers.prometheus import (
     Prometheus,
@@ -59,14 +60,15 @@ def prometheus(
             # The worker is settled, so every scrape is the same: once every rule has a
             # sample (the increase() ones need two scrapes), all of them are final. The SLA
             # rules are proved by test_sla_breach.py, where Prometheus watches a breach
-            # happen (their error ratios need counters that move while it scrapes).
+            # happen (their error ratios need counters that move while it scrapes), and the
+            # staffing rules by test_staffing.py (two workers, a simulated hour).
             what = f"a sample of every recording rule (log: {server.log_path})"
             wait_until(lambda: every_rule_evaluated(server), timeout=30, what=what)
             yield server
 
 
 def every_rule_evaluated(server: Prometheus) -> bool:
-    names = set(recorded_names()) - set(SLA_RULES)
+    names = set(recorded_names()) - set(SLA_RULES) - set(STAFFING_RULES)
     result = server.query(f'count by (__name__) ({{__name__=~"{"|".join(names)}"}})')
     return {dict(labels)["__name__"] for labels in result} == names
 
@@ -181,8 +183,11 @@ def test_prometheus_scrape__every_rule_is_asserted() -> None:
         "job:support_events_unaccounted:sum",
         "job:support_producers_expected_active:bool",
     }
-    assert asserted | set(SLA_RULES) == set(recorded_names())
-    assert not asserted & set(SLA_RULES)
+    # The SLA rules are asserted by test_sla_breach.py, the staffing ones (and the opening
+    # hours switch of the staffing alerts) by test_staffing.py.
+    staffing = set(STAFFING_RULES) | {"job:support_agents_expected_online:bool"}
+    assert asserted | set(SLA_RULES) | staffing == set(recorded_names())
+    assert not asserted & (set(SLA_RULES) | staffing)
 
 
 def test_prometheus_scrape__producers_are_expected_active_by_default(

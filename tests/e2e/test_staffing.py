@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from stream.adapters.policy_file import default_policy_path, load_policy_file
 from stream.domain import erlang_c
 from stream.kafka.embedded import EmbeddedBroker
 from tests.helpers.processes import Worker, http_get, run_cli, running_worker, wait_until
+from tests.helpers.prometheus import by, derive_config, running_prometheus
 
 SEED, RATE, DURATION_S = 11, 12, 5400
 BUCKET_S, WINDOW_S = 300, 3600
@@ -93,12 +95,29 @@ def reference(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             policy = policies.select(queue, "normal", top)
             answer_s = policy.targets["first_reply"] if policy else DEFERRED_ANSWER_S
         need = erlang_c.required_agents(arrivals[queue], aht, LEVEL, answer_s, MAX_OCCUPANCY,
-                                        SHRINKAGE).agents  # fmt: skip
+                                        SHRINKAGE)  # fmt: skip
+        now_level = erlang_c.evaluate(available[queue], need.load_erlangs, aht, answer_s)
         out[queue] = {"arrivals_1h": arrivals[queue], "interactions_1h": interactions,
-                      "aht_seconds": aht, "required_agents": need,
+                      "aht_seconds": aht, "required_agents": need.agents,
                       "available_agents": available[queue],
-                      "gap_agents": need - available[queue]}  # fmt: skip
+                      "gap_agents": need.agents - available[queue],
+                      # for the recording rules
+                      "load": need.load_erlangs, "scheduled": need.agents / (1 - SHRINKAGE),
+                      "level_now": now_level.service_level,
+                      "overloaded": float(now_level.overloaded)}  # fmt: skip
     return out
+
+
+# Recording rule -> the reference value it must equal, per queue.
+STAFFING_RULES: dict[str, str] = {
+    "queue:support_staffing_offered_load_erlangs:max": "load",
+    "queue:support_staffing_required_agents:max": "required_agents",
+    "queue:support_staffing_scheduled_agents:max": "scheduled",
+    "queue:support_staffing_available_agents:max": "available_agents",
+    "queue:support_staffing_gap_agents:max": "gap_agents",
+    "queue:support_staffing_service_level_expected:min": "level_now",
+    "queue:support_staffing_overloaded:max": "overloaded",
+}
 
 
 def _staffing(worker: Worker) -> dict[str, Any]:
@@ -114,6 +133,13 @@ def _numbers(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
             for q, s in doc["queues"].items()}  # fmt: skip
 
 
+def _rounded(reference: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    keys = ("arrivals_1h", "interactions_1h", "aht_seconds", "required_agents",
+            "available_agents", "gap_agents")  # fmt: skip
+    return {q: {k: (round(s[k], 6) if isinstance(s[k], float) else s[k]) for k in keys}
+            for q, s in reference.items()}  # fmt: skip
+
+
 def test_staffing__two_workers_report_the_whole_stream(
     embedded_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
@@ -122,9 +148,8 @@ def test_staffing__two_workers_report_the_whole_stream(
                    "--duration", str(DURATION_S), "--seed", str(SEED))  # fmt: skip
     assert made.returncode == 0, made.stderr
     events = [orjson.loads(line) for line in history.read_bytes().splitlines()]
-    expected = reference(events)
-    expected = {q: {k: (round(v, 6) if isinstance(v, float) else v) for k, v in s.items()}
-                for q, s in expected.items()}  # fmt: skip
+    whole = reference(events)
+    expected = _rounded(whole)
     # The story must exercise the model: several queues, agents, both AHT sources.
     assert len(expected) >= 4 and sum(s["available_agents"] for s in expected.values()) > 10
     assert any(s["interactions_1h"] >= MIN_INTERACTIONS for s in expected.values())
@@ -180,3 +205,17 @@ def test_staffing__two_workers_report_the_whole_stream(
                 "available_agents"
             ]
         assert da["partitions_reporting"] == db["partitions_reporting"] == [0, 1, 2, 3]
+
+        # The shipped recording rules over both workers: the whole queue once (max), not
+        # twice (sum), from a real Prometheus scraping the pair.
+        targets = f"127.0.0.1:{a.port}\n          - 127.0.0.1:{b.port}"
+        with running_prometheus(tmp_path, derive_config(target=targets)) as server:
+            wait_until(lambda: len(server.query("up == 1")) == 2 and all(
+                server.query(rule) for rule in STAFFING_RULES), timeout=30,
+                what=f"both workers scraped and the staffing rules (log: {server.log_path})")
+            for rule, key in STAFFING_RULES.items():
+                got = by(server.query(rule), "queue")
+                assert got == pytest.approx({q: s[key] for q, s in whole.items()}), rule
+            assert by(server.query("job:support_agents_expected_online:bool"), "job") == {
+                "supportpulse": 1.0
+            }
