@@ -176,9 +176,7 @@ def test_staffing__two_workers_report_the_whole_stream(
         assert done.returncode == 0, done.stderr
 
         def consumed() -> bool:
-            return sum(w.json("/api/summary")["events"]["consumed"] for w in (a, b)) == len(
-                events
-            )
+            return sum(w.json("/api/summary")["events"]["consumed"] for w in (a, b)) == len(events)
 
         wait_until(consumed, timeout=90, what=f"{len(events)} events consumed by the pair")
 
@@ -198,21 +196,27 @@ def test_staffing__two_workers_report_the_whole_stream(
         samples = a.metrics()
         for queue, numbers in expected.items():
             labels = frozenset({("queue", queue)})
-            assert samples[("support_staffing_required_agents", labels)] == numbers[
-                "required_agents"
-            ]
-            assert samples[("support_staffing_available_agents", labels)] == numbers[
-                "available_agents"
-            ]
+            assert (
+                samples[("support_staffing_required_agents", labels)] == numbers["required_agents"]
+            )
+            assert (
+                samples[("support_staffing_available_agents", labels)]
+                == numbers["available_agents"]
+            )
         assert da["partitions_reporting"] == db["partitions_reporting"] == [0, 1, 2, 3]
 
         # The shipped recording rules over both workers: the whole queue once (max), not
         # twice (sum), from a real Prometheus scraping the pair.
         targets = f"127.0.0.1:{a.port}\n          - 127.0.0.1:{b.port}"
         with running_prometheus(tmp_path, derive_config(target=targets)) as server:
-            wait_until(lambda: len(server.query("up == 1")) == 2 and all(
-                server.query(rule) for rule in STAFFING_RULES), timeout=30,
-                what=f"both workers scraped and the staffing rules (log: {server.log_path})")
+            wait_until(
+                lambda: (
+                    len(server.query("up == 1")) == 2
+                    and all(server.query(rule) for rule in STAFFING_RULES)
+                ),
+                timeout=30,
+                what=f"both workers scraped and the staffing rules (log: {server.log_path})",
+            )
             for rule, key in STAFFING_RULES.items():
                 got = by(server.query(rule), "queue")
                 assert got == pytest.approx({q: s[key] for q, s in whole.items()}), rule
