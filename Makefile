@@ -18,13 +18,14 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create the virtualenv from pyproject.toml
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check stream tests
-	$(BIN)/ruff format --check stream tests
+	$(BIN)/ruff check stream tests deploy/grafana
+	$(BIN)/ruff format --check stream tests deploy/grafana
 	$(BIN)/mypy
+	$(BIN)/mypy --strict deploy/grafana/generate.py
 
 fmt: $(STAMP) ## Format the code
-	$(BIN)/ruff format stream tests
-	$(BIN)/ruff check --fix stream tests
+	$(BIN)/ruff format stream tests deploy/grafana
+	$(BIN)/ruff check --fix stream tests deploy/grafana
 
 # promtool and prometheus (the rule tests and the Prometheus end-to-end test) come from the
 # Debian package `prometheus`; amtool (the Alertmanager config check) from
@@ -52,4 +53,9 @@ test: deps lint ## Install promtool/amtool if missing, lint, then every test (un
 demo: $(STAMP) ## Embedded broker + worker + simulator; prints the URLs
 	$(BIN)/supportpulse demo
 
-.PHONY: help venv deps lint fmt test demo
+# The JSON files are committed (Grafana provisions them as they are); the staleness test in
+# tests/deploy/test_grafana_dashboards.py fails until they are regenerated after a change.
+dashboards: $(STAMP) ## Regenerate the Grafana dashboards from deploy/grafana/generate.py
+	$(BIN)/python deploy/grafana/generate.py
+
+.PHONY: help venv deps lint fmt test demo dashboards
