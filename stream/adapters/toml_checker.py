@@ -10,8 +10,9 @@ from typing import Any, ClassVar, Final, NoReturn
 from stream.adapters.toml_lines import KeyPath, TomlLines, describe_path
 from stream.domain.durations import parse_duration
 
+# bool before int: a boolean is an int to isinstance, and must be named as a boolean.
 _TOML_TYPES: Final = {
-    str: "a string", int: "an integer", float: "a float", bool: "a boolean",
+    str: "a string", bool: "a boolean", int: "an integer", float: "a float",
     list: "an array", dict: "a table", date: "a date",
 }  # fmt: skip
 

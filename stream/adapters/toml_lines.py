@@ -57,7 +57,9 @@ class TomlLines:
 
         A key is looked for in the innermost table that has a header, then as a dotted
         key in each enclosing one (`targets.first_reply = ...`, or an inline table
-        `targets = {...}` when the ancestor itself is asked for).
+        `targets = {...}` when the ancestor itself is asked for). A table that is only
+        written through what it contains (`[queue.vip]` creates `queue`) is at the first
+        line that writes into it.
         """
         for end in range(len(path), 0, -1):
             target = path[:end]
@@ -70,7 +72,20 @@ class TomlLines:
                     line = outer.keys.get(tuple(str(p) for p in rest))
                     if line is not None:
                         return line
+        if path:
+            inside = [line for written, line in self._written() if written[: len(path)] == path]
+            if inside:
+                return min(inside)
         return None
+
+    def _written(self) -> list[tuple[KeyPath, int]]:
+        """Every table header and key with its line, as full paths."""
+        out: list[tuple[KeyPath, int]] = []
+        for table in self._tables.values():
+            if table.line is not None:
+                out.append((table.path, table.line))
+            out.extend(((*table.path, *key), line) for key, line in table.keys.items())
+        return out
 
 
 def _concrete(names: tuple[str, ...], counts: dict[tuple[str, ...], int]) -> KeyPath:

@@ -115,11 +115,11 @@ class QueueActivity:
     def from_dict(cls, data: Mapping[str, Any]) -> QueueActivity:
         """Inverse of :meth:`to_dict`."""
         return cls(
-            created={int(b): float(n) for b, n in data.get("created", {}).items()},
-            handle_s={int(b): float(n) for b, n in data.get("handle_s", {}).items()},
-            interactions={int(b): {str(c): float(n) for c, n in chans.items()}
+            created={int(b): _number(n) for b, n in data.get("created", {}).items()},
+            handle_s={int(b): _number(n) for b, n in data.get("handle_s", {}).items()},
+            interactions={int(b): {str(c): _number(n) for c, n in chans.items()}
                           for b, chans in data.get("interactions", {}).items()},
-            online_seen=[float(t) for t in data.get("online_seen", [])],
+            online_seen=[_number(t) for t in data.get("online_seen", [])],
         )  # fmt: skip
 
 
@@ -154,14 +154,28 @@ class PartitionActivity:
         Raises:
             ValueError: Not a partition activity record of a known version.
         """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"malformed staffing record: not an object but {type(data).__name__}")
         if data.get("v") != 1:
             raise ValueError(f"unknown staffing record version {data.get('v')!r}")
         try:
-            return cls(int(data["p"]), float(data["clock_s"]), float(data["written_at_s"]),
+            return cls(int(data["p"]), _number(data["clock_s"]), _number(data["written_at_s"]),
                        {str(q): QueueActivity.from_dict(a)
                         for q, a in data.get("queues", {}).items()})  # fmt: skip
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed staffing record: {exc}") from exc
+
+
+def _number(value: Any) -> float:
+    """A finite, non-negative number from a record; anything else makes the record invalid.
+
+    Records cross processes through a topic anyone with access can write to: a NaN or an
+    infinity would otherwise surface later as an exception in every scrape.
+    """
+    x = float(value)
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"not a finite, non-negative number: {value!r}")
+    return x
 
 
 def first_bucket_kept(clock_s: float) -> int:
