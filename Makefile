@@ -29,25 +29,36 @@ fmt: $(STAMP) ## Format the code
 
 # promtool and prometheus (the rule tests and the Prometheus end-to-end test) come from the
 # Debian package `prometheus`; amtool (the Alertmanager config check) from
-# `prometheus-alertmanager`. Both are installed only when promtool or amtool is missing, so a
-# second run is a no-op. The packages' own attempts to start prometheus/alertmanager services
-# are irrelevant here: the tests start their own prometheus on 127.0.0.1 and only run amtool
-# (without systemd, or with a policy-rc.d that denies starts, no service is started; on a
-# systemd host, `systemctl disable --now prometheus prometheus-alertmanager`).
-deps: ## Install promtool, prometheus and amtool (Debian packages) if promtool or amtool is missing
-	@if command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then \
+# `prometheus-alertmanager`; headless Chromium (the wall page's browser tests,
+# tests/helpers/chromium.py) from `chromium`. They are installed only when promtool or
+# amtool, or chromium, is missing (one apt-get run for all), so a second run is a no-op. The
+# packages' own attempts to start prometheus/alertmanager services are irrelevant here: the
+# tests start their own prometheus on 127.0.0.1 and only run amtool (without systemd, or
+# with a policy-rc.d that denies starts, no service is started; on a systemd host,
+# `systemctl disable --now prometheus prometheus-alertmanager`).
+deps: ## Install promtool, prometheus, amtool and chromium (Debian packages) if missing
+	@pkgs=; \
+	if command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then \
 		echo "promtool found: $$(command -v promtool)"; \
 		echo "amtool found: $$(command -v amtool)"; \
 	else \
+		pkgs="prometheus prometheus-alertmanager"; \
+	fi; \
+	if chromium=$$(command -v chromium || command -v chromium-browser); then \
+		echo "chromium found: $$chromium"; \
+	else \
+		pkgs="$${pkgs:+$$pkgs }chromium"; \
+	fi; \
+	if [ -n "$$pkgs" ]; then \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; \
 		elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
-		else echo "promtool or amtool missing and not root without sudo: install the Debian packages prometheus and prometheus-alertmanager" >&2; exit 1; fi; \
+		else echo "promtool, amtool or chromium missing and not root without sudo: install the Debian packages $$pkgs" >&2; exit 1; fi; \
 		$$SUDO apt-get update && \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			prometheus prometheus-alertmanager; \
+			$$pkgs; \
 	fi
 
-test: deps lint ## Install promtool/amtool if missing, lint, then every test (unit, contract, end-to-end)
+test: deps lint ## Install promtool/amtool/chromium if missing, lint, then every test (unit, contract, end-to-end)
 	$(BIN)/pytest
 
 demo: $(STAMP) ## Embedded broker + worker + simulator; prints the URLs

@@ -91,8 +91,10 @@ def run_demo(*, web_port: int, rate: float, seed: int) -> int:
         print(
             f"\nsupportpulse demo is running (the last {BACKFILL_S / 3600:g} hours backfilled, "
             f"then live traffic at {rate:g} tickets/minute):\n"
+            f"  wall (TV)    {base}/wall\n"
             f"  metrics      {base}/metrics\n"
             f"  summary      {base}/api/summary\n"
+            f"  staffing     {base}/api/staffing\n"
             f"  readiness    {base}/readyz\n"
             "Press Ctrl-C to stop.\n",
             flush=True,

@@ -12,6 +12,7 @@ from stream.adapters.staffing_exporter import StaffingCollector
 from stream.processing.snapshot import queue_summary
 from stream.wiring.runtime import Runtime
 from stream.wiring.staffing import StaffingExchange, StaffingView
+from stream.wiring.wall import register_wall
 
 # The text exposition format (UTF-8). aiohttp refuses a charset inside content_type, so the
 # library's constant cannot be passed as is.
@@ -52,6 +53,7 @@ def register(app: faust.App, runtime: Runtime, staffing: StaffingExchange) -> No
     async def staffing_page(web: Any, request: Any) -> Any:
         return web.json(staffing_json(staffing.view(), staffing))
 
+    register_wall(app)
 
 
 def staffing_json(view: StaffingView, staffing: StaffingExchange) -> dict[str, Any]:
