@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from stream.adapters.calendar_spec import CALENDAR_KEYS, CalendarSpecError, build_calendar
-from stream.adapters.toml_checker import ConfigFileError, TomlChecker, load_toml
+from stream.adapters.toml_checker import (
+    ConfigFileError,
+    TomlChecker,
+    load_toml,
+    read_config_text,
+)
 from stream.adapters.toml_lines import KeyPath, TomlLines
 from stream.domain.calendars import AlwaysOpen, Calendar
 from stream.domain.policies import CLOCKS, DEFAULT_AT_RISK_WITHIN_S, PolicySet, SlaPolicy
@@ -49,12 +54,7 @@ def load_policy_file(path: str | Path) -> PolicySet:
     Raises:
         PolicyFileError: The file is unreadable or not a valid policy file.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyFileError(
-            str(path), None, "", "", f"cannot read the policy file: {exc}"
-        ) from exc
+    text = read_config_text(path, PolicyFileError, "policy file")
     return parse_policy_text(text, source=str(path))
 
 

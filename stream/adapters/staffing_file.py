@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from stream.adapters.toml_checker import ConfigFileError, TomlChecker, load_toml
+from stream.adapters.toml_checker import (
+    ConfigFileError,
+    TomlChecker,
+    load_toml,
+    read_config_text,
+)
 from stream.adapters.toml_lines import KeyPath, TomlLines
 from stream.domain.staffing import QueueTarget, StaffingConfig
 
@@ -59,12 +64,7 @@ def load_staffing_file(path: str | Path) -> StaffingConfig:
     Raises:
         StaffingFileError: The file is unreadable or not a valid staffing file.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StaffingFileError(
-            str(path), None, "", "", f"cannot read the staffing file: {exc}"
-        ) from exc
+    text = read_config_text(path, StaffingFileError, "staffing file")
     return parse_staffing_text(text, source=str(path))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date
+from pathlib import Path
 from typing import Any, ClassVar, Final, NoReturn
 
 from stream.adapters.toml_lines import KeyPath, TomlLines, describe_path
@@ -31,6 +32,14 @@ class ConfigFileError(ValueError):
         self.source, self.line, self.key, self.detail = source, line, key, detail
         place = source if line is None else f"{source}:{line}"
         super().__init__(": ".join(part for part in (place, where, key, detail) if part))
+
+
+def read_config_text(path: str | Path, error: type[ConfigFileError], what: str) -> str:
+    """The UTF-8 text of a configuration file; an unreadable one is an `error` naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(str(path), None, "", "", f"cannot read the {what}: {exc}") from exc
 
 
 def load_toml(text: str, source: str, error: type[ConfigFileError]) -> dict[str, Any]:
