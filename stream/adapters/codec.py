@@ -32,6 +32,10 @@ REASONS: Final[tuple[str, ...]] = (
 )
 
 DEFAULT_MAX_BYTES: Final = 65536
+#: Earliest accepted ``occurred_at``: the Unix epoch, as for Kafka timestamps. The pattern
+#: admits year 0001, whose instants business calendars cannot place (year 0 in UTC or in a
+#: western zone): such an event crashed the agent while deriving its SLA clocks.
+MIN_OCCURRED_AT_S: Final = 0.0
 DEFAULT_MAX_FUTURE_SKEW_S: Final = 300.0
 
 #: Deepest nesting accepted (the event object itself is level 1). The contract is flat, but
@@ -79,8 +83,8 @@ def decode(
     Returns:
         `Decoded`, or `Rejected` with the first fault found, in this order: too_large,
         invalid_json, schema_violation (not an object; `type` missing or not a string),
-        unknown_type, schema_violation (the type's schema, nesting, impossible date),
-        future_timestamp. Bad input never raises.
+        unknown_type, schema_violation (the type's schema, nesting, impossible date, before
+        1970), future_timestamp. Bad input never raises.
     """
     if len(raw) > max_bytes:
         return _reject(TOO_LARGE, f"message is {len(raw)} bytes, over the limit of {max_bytes}")
@@ -118,6 +122,11 @@ def decode(
         return _reject(
             SCHEMA_VIOLATION,
             f"occurred_at: {brief(occurred_at)} is not a real date and time ({exc})",
+        )
+    if occurred_at_s < MIN_OCCURRED_AT_S:
+        return _reject(
+            SCHEMA_VIOLATION,
+            f"occurred_at: {occurred_at} is before 1970-01-01T00:00:00Z (rule min_time)",
         )
     if occurred_at_s - now_s > max_future_skew_s:
         return _reject(

@@ -134,11 +134,13 @@ def _sink(args: argparse.Namespace) -> Iterator[Sink]:
 
             yield write, sync
         return
+    from stream.kafka import security_from_env
     from stream.kafka.publish import EventPublisher
     from stream.kafka.replay import record_key_and_timestamp
     from stream.kafka.urls import parse_broker_url
 
-    with EventPublisher(parse_broker_url(args.broker), args.topic) as publisher:
+    security = security_from_env(os.environ)  # the workers' SUPPORTPULSE_* security
+    with EventPublisher(parse_broker_url(args.broker), args.topic, security=security) as publisher:
 
         def publish(event: dict[str, Any]) -> None:
             raw = orjson.dumps(event)

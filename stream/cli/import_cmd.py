@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -235,14 +236,15 @@ def _write(path: Path, lines: list[bytes]) -> None:
 
 def _publish(broker: str, topic: str, lines: list[bytes]) -> str:
     """Publish keyed like the worker routes (ticket id), with occurred_at as Kafka time."""
-    from stream.kafka import KafkaUnavailableError
+    from stream.kafka import KafkaUnavailableError, security_from_env
     from stream.kafka.publish import DeliveryError, EventPublisher
     from stream.kafka.replay import record_key_and_timestamp
     from stream.kafka.urls import format_broker_url, parse_broker_url
 
     try:
         brokers = parse_broker_url(broker)
-        with EventPublisher(brokers, topic) as publisher:
+        security = security_from_env(os.environ)  # the workers' SUPPORTPULSE_* security
+        with EventPublisher(brokers, topic, security=security) as publisher:
             for raw in lines:
                 key, timestamp_ms = record_key_and_timestamp(raw)
                 publisher.publish(raw, key=key, timestamp_ms=timestamp_ms)

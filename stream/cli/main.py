@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -140,10 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return run_worker(settings, loglevel=args.loglevel)
     if args.command == "replay":
+        from stream.kafka import security_from_env
         from stream.kafka.replay import run_replay
         from stream.kafka.urls import parse_broker_url
 
-        return run_replay(args.file, parse_broker_url(args.broker), args.topic, args.speed)
+        try:  # the workers' SUPPORTPULSE_SECURITY_PROTOCOL, SASL_* and SSL_CAFILE
+            security = security_from_env(os.environ)
+        except ValueError as exc:
+            print(f"replay: {exc}", file=sys.stderr)
+            return 2
+        return run_replay(args.file, parse_broker_url(args.broker), args.topic, args.speed,
+                          security=security)  # fmt: skip
     if args.command == "simulate":
         return _simulate(args)
     if args.command == "validate":
@@ -180,11 +188,17 @@ def _simulate(args: argparse.Namespace) -> int:
         return 2
     import orjson
 
+    from stream.kafka import security_from_env
     from stream.kafka.publish import EventPublisher
     from stream.kafka.urls import parse_broker_url
     from stream.processing.routing import entity_key
 
-    with EventPublisher(parse_broker_url(args.broker), args.topic) as publisher:
+    try:
+        security = security_from_env(os.environ)
+    except ValueError as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
+    with EventPublisher(parse_broker_url(args.broker), args.topic, security=security) as publisher:
 
         def send(event: dict[str, object]) -> None:
             key = entity_key(event)

@@ -43,18 +43,14 @@ def prepare_topics(settings: WorkerSettings) -> WorkerSettings:
 
 def kafka_python_security(settings: WorkerSettings) -> dict[str, object]:
     """SASL/TLS settings as kafka-python keyword arguments (empty for PLAINTEXT)."""
-    if settings.security_protocol == "PLAINTEXT":
-        return {}
-    opts: dict[str, object] = {"security_protocol": settings.security_protocol}
-    if settings.sasl_mechanism:
-        opts["sasl_mechanism"] = settings.sasl_mechanism
-    if settings.sasl_username:
-        opts["sasl_plain_username"] = settings.sasl_username
-    if settings.sasl_password:
-        opts["sasl_plain_password"] = settings.sasl_password.get_secret_value()
-    if settings.ssl_cafile:
-        opts["ssl_cafile"] = str(settings.ssl_cafile)
-    return opts
+    from stream.kafka import security_options
+
+    password = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+    return security_options(
+        settings.security_protocol, mechanism=settings.sasl_mechanism,
+        username=settings.sasl_username, password=password,
+        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+    )  # fmt: skip
 
 
 # How long a worker may take to stop after SIGTERM/SIGINT before it exits anyway. aiokafka

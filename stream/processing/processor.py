@@ -47,6 +47,11 @@ from stream.processing.routing import partition_for
 
 log = logging.getLogger(__name__)
 
+# The types whose schema declares `queue` (a validated string). On any other type a field
+# of that name is an ignored extra field, of any JSON type: an unhashable one crashed the
+# agent in the queue cap, and a string one took a slot of the cap.
+_QUEUE_TYPES = frozenset({v.TICKET_CREATED, v.TICKET_QUEUE_CHANGED, v.SURVEY_NPS})
+
 
 class Processor:
     """Applies messages of the partitions this worker owns."""
@@ -240,7 +245,7 @@ class Processor:
     ) -> None:
         event = result.event
         etype = event["type"]
-        if "queue" in event:
+        if etype in _QUEUE_TYPES and "queue" in event:
             rec.queue_overflow += self.cap.note_event(event["queue"])
         if event.get("ticket_id") is not None:
             self._apply_ticket(rec, msg, result, src, now_wall_s)

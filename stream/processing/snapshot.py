@@ -209,31 +209,46 @@ def queue_summary(snap: Snapshot) -> dict[str, dict[str, float | int | None]]:
     Ratios are computed here for convenience; Prometheus users get the additive parts and
     compute ratios in recording rules.
     """
+    # Every series grouped by queue once: looking each queue up in all the series made a
+    # request cost queues x series (4 s at the 500-queue cap, blocking the event loop).
+    windows: dict[str, dict[tuple[str, str, str], float]] = defaultdict(dict)
+    for (metric, q, channel, window), val in snap.windows.items():
+        windows[q][(metric, channel, window)] = val
+    levels: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (metric, q, _p, _s), val in snap.level.items():
+        levels[q][metric] += val
+    per_queue: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (q, _p), n in snap.backlog.items():
+        per_queue[q]["backlog"] += n
+    for (q, _p, _s), n in snap.sla_breached.items():
+        per_queue[q]["sla_breached_tickets"] += n
+    for (q, _p, _s), n in snap.sla_at_risk.items():
+        per_queue[q]["sla_at_risk_tickets"] += n
+    for (q, _s, within), n in snap.sla_due.items():
+        per_queue[q][f"sla_due_{within}"] += n
     out: dict[str, dict[str, float | int | None]] = {}
     for queue in snap.queues:
+        wq, counts = windows[queue], per_queue[queue]
 
-        def w(metric: str, window: str, channel: str | None = None, q: str = queue) -> float:
+        def w(metric: str, window: str, channel: str | None = None,
+              wq: dict[tuple[str, str, str], float] = wq) -> float:  # fmt: skip
             if channel is None:
-                return snap.windows.get((metric, q, "", window), 0.0)
-            return sum(val for (m, qq, _c, win), val in snap.windows.items()
-                       if m == metric and qq == q and win == window)  # fmt: skip
+                return wq.get((metric, "", window), 0.0)
+            return sum(val for (m, _c, win), val in wq.items() if m == metric and win == window)
 
-        unsolved = sum(val for k, val in snap.level.items()
-                       if k[0] == "tickets_unsolved" and k[1] == queue)  # fmt: skip
-        unassigned = sum(val for k, val in snap.level.items()
-                         if k[0] == "tickets_unassigned" and k[1] == queue)  # fmt: skip
+        unsolved = levels[queue]["tickets_unsolved"]
+        unassigned = levels[queue]["tickets_unassigned"]
         nps_n = w("nps_responses", "24h")
 
-        def sla_w(metric: str, q: str = queue) -> float:
-            return sum(val for (m, qq, _s, win), val in snap.windows.items()
-                       if m == metric and qq == q and win == "24h")  # fmt: skip
+        def sla_w(metric: str, wq: dict[tuple[str, str, str], float] = wq) -> float:
+            return sum(val for (m, _s, win), val in wq.items() if m == metric and win == "24h")
 
         breached_24h, achieved_24h = sla_w("sla_breached"), sla_w("sla_achieved")
         next_breach = snap.sla_next_breach_s.get(queue, float("inf"))
         out[queue] = {
             "unsolved": int(unsolved),
             "unassigned": int(unassigned),
-            "backlog": sum(n for (q, _p), n in snap.backlog.items() if q == queue),
+            "backlog": counts["backlog"],
             "oldest_unsolved_age_seconds": snap.oldest_age_s.get(queue, 0.0),
             "created_1h": int(w("created_tickets", "1h")),
             "solved_1h": int(w("solved_tickets", "1h")),
@@ -252,14 +267,10 @@ def queue_summary(snap: Snapshot) -> dict[str, dict[str, float | int | None]]:
             100.0 * (w("nps_promoters", "24h") - w("nps_detractors", "24h")) / nps_n,
             "reopen_rate_24h": _ratio(w("reopened_tickets", "24h"), w("solved_tickets", "24h")),
             "severity_avg_24h": _ratio(w("severity_sum", "24h"), w("created_tickets", "24h")),
-            "sla_breached_tickets": sum(n for (q, _p, _s), n in snap.sla_breached.items()
-                                        if q == queue),
-            "sla_at_risk_tickets": sum(n for (q, _p, _s), n in snap.sla_at_risk.items()
-                                       if q == queue),
+            "sla_breached_tickets": counts["sla_breached_tickets"],
+            "sla_at_risk_tickets": counts["sla_at_risk_tickets"],
             "sla_next_breach_seconds": None if next_breach == float("inf") else next_breach,
-            **{f"sla_due_{within}": sum(n for (q, _s, h), n in snap.sla_due.items()
-                                        if q == queue and h == within)
-               for within in DUE_HORIZONS_S},
+            **{f"sla_due_{within}": counts[f"sla_due_{within}"] for within in DUE_HORIZONS_S},
             "sla_breaches_24h": int(breached_24h),
             "sla_achieved_24h": int(achieved_24h),
             "sla_attainment_24h": _ratio(achieved_24h, achieved_24h + breached_24h),

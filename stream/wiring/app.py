@@ -12,11 +12,16 @@ from stream.domain.policies import PolicySet
 from stream.domain.staffing import StaffingConfig
 from stream.processing.config import ProcessorConfig
 from stream.wiring import codec, web
+from stream.wiring.broker_health import BrokerHealth
 from stream.wiring.runtime import Runtime
 from stream.wiring.settings import WorkerSettings
 from stream.wiring.staffing import StaffingExchange
 
 STATE_TABLE = "state"
+#: Largest record the worker's producer sends (a client-side check only; the broker keeps
+#: its own limit): far above the 1 MiB Kafka accepts by default, so that every consumed
+#: message can be dead-lettered with its original bytes.
+PRODUCER_MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def faust_broker_options(settings: WorkerSettings) -> dict[str, object]:
@@ -68,6 +73,10 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         web_host=settings.web_host,
         web_port=settings.web_port,
         producer_linger_ms=5,
+        # A dead letter is the consumed message unchanged plus ~400 bytes of headers, so the
+        # producer must take whatever the broker delivered: at Faust's 1,000,000-byte default
+        # a 1 MB input (Kafka accepts up to 1 MiB) made the send raise and crash the agent.
+        producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         consumer_group_instance_id=settings.group_instance_id,
         broker_commit_interval=1.0,
         # Tansu answers a JoinGroup only after half the session timeout; Faust's 60 s
@@ -114,9 +123,17 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     )  # fmt: skip
     table.key_serializer = "raw"
     table.value_serializer = codec.CODEC_NAME
+    # Whether the cluster answers, for /readyz: Faust and aiokafka keep waiting and retrying
+    # through an outage, so without this a worker that processes nothing would look ready.
+    broker_health = BrokerHealth(
+        settings.bootstrap_servers, settings.input_topic, security=settings.aiokafka_security(),
+        interval_s=settings.broker_check_interval_s,
+        unreachable_after_s=settings.broker_unreachable_after_s,
+    )  # fmt: skip
     runtime = Runtime(app, table, config,
                       purge_interval_s=settings.purge_interval_s,
-                      catch_up_lag_s=settings.catch_up_lag_s)  # fmt: skip
+                      catch_up_lag_s=settings.catch_up_lag_s,
+                      broker_health=broker_health)  # fmt: skip
 
     @app.agent(source, name="supportpulse.process")
     async def process(stream: faust.StreamT) -> None:
@@ -143,6 +160,10 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     @app.task
     async def read_staffing() -> None:
         await staffing.run_reader()
+
+    @app.task
+    async def check_broker() -> None:
+        await broker_health.run()
 
     async def revoked(*args: Any, **kwargs: Any) -> None:
         # Faust sends (sender, revoked_tps, signal=...)

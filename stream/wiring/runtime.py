@@ -14,6 +14,7 @@ from stream.processing.config import ProcessorConfig
 from stream.processing.messages import DETAIL_HEADER, REASON_HEADER, SRC_HEADER, Message
 from stream.processing.processor import Processor
 from stream.processing.snapshot import Snapshot, take_snapshot
+from stream.wiring.broker_health import BrokerHealth
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,12 @@ class Runtime:
         purge_interval_s: float = 60.0,
         catch_up_lag_s: float = 60.0,
         wall: Callable[[], float] = time.time,
+        broker_health: BrokerHealth | None = None,
     ) -> None:
         self.app = app
         self.table = table
         self.config = config
+        self.broker_health = broker_health
         self.wall = wall
         self.catch_up_lag_s = catch_up_lag_s
         self.processor = Processor(config, table.data, wall=wall)
@@ -218,17 +221,29 @@ class Runtime:
                              sla_clocks=p.sla_clocks(wall))  # fmt: skip
 
     def readiness(self) -> dict[str, Any]:
-        """What /readyz reports."""
+        """What /readyz reports: ready, or the reasons why not.
+
+        Ready means the owned partitions' state is recovered, the group is not rebalancing
+        and the cluster answers (see ``BrokerHealth``): a worker that cannot reach the
+        broker processes nothing and its numbers go stale.
+        """
         recovered = self._recovered()
-        if recovered and not self.app.rebalancing:
+        rebalancing = bool(self.app.rebalancing)
+        if recovered and not rebalancing:
             self.sync_ownership()
-        owned = self.processor.owned
-        return {
-            "ready": bool(recovered and not self.app.rebalancing),
-            "recovered": recovered,
-            "rebalancing": bool(self.app.rebalancing),
-            "input_topic": self.config.input_topic,
-            "partitions": self.config.partitions,
-            "owned_partitions": owned,
-            "clock": self.config.clock,
-        }
+        reasons: list[str] = []
+        if not recovered:
+            reasons.append("recovering the state table from its changelog")
+        if rebalancing:
+            reasons.append("the consumer group is rebalancing")
+        body: dict[str, Any] = {"ready": False, "reasons": reasons, "recovered": recovered,
+                                "rebalancing": rebalancing}  # fmt: skip
+        if self.broker_health is not None:
+            broker = self.broker_health.status()
+            if not broker["reachable"]:
+                reasons.append(f"broker unreachable: {broker['problem']}")
+            body["broker"] = broker
+        body["ready"] = not reasons
+        body.update(input_topic=self.config.input_topic, partitions=self.config.partitions,
+                    owned_partitions=self.processor.owned, clock=self.config.clock)  # fmt: skip
+        return body

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,7 +23,10 @@ from stream.domain.windows import RETENTION_SECONDS
 class WorkerSettings(BaseSettings):
     """Everything a worker is configured with. Built once, at start-up, and passed down."""
 
-    model_config = SettingsConfigDict(env_prefix="SUPPORTPULSE_", extra="forbid")
+    # hide_input_in_errors: a validation error would otherwise quote every input, the SASL
+    # password included, and the CLI prints it.
+    model_config = SettingsConfigDict(env_prefix="SUPPORTPULSE_", extra="forbid",
+                                      hide_input_in_errors=True)  # fmt: skip
 
     broker: str = Field("kafka://127.0.0.1:9092", description="kafka://host:port[,host:port]")
     input_topic: str = "support.ticket-events"
@@ -88,11 +91,26 @@ class WorkerSettings(BaseSettings):
         "takes its partitions back at once instead of after the session timeout.",
     )
     session_timeout_s: float = Field(10.0, ge=3, description="Consumer group session timeout.")
+    broker_check_interval_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often the worker asks the cluster for its input topic's metadata "
+        "(each broker gets this long to answer).",
+    )
+    broker_unreachable_after_s: float = Field(
+        6.0,
+        gt=0,
+        description="/readyz answers 503 once no broker has answered for this long.",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="With a SASL_* protocol; unset means PLAIN."
+    )
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
+    ssl_cafile: Path | None = Field(
+        None, description="CA bundle for SSL/SASL_SSL; unset: the system's CAs."
+    )
 
     @model_validator(mode="after")
     def _solved_outlives_fcr(self) -> WorkerSettings:
@@ -100,6 +118,30 @@ class WorkerSettings(BaseSettings):
             raise ValueError("solved_retention_s must exceed fcr_reopen_window_s, or a "
                              "late reopen could not correct FCR")  # fmt: skip
         return self
+
+    @model_validator(mode="after")
+    def _broker_checks_fit(self) -> WorkerSettings:
+        if self.broker_unreachable_after_s <= self.broker_check_interval_s:
+            raise ValueError("broker_unreachable_after_s must exceed broker_check_interval_s, "
+                             "or a single slow answer would make the worker unready")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> WorkerSettings:
+        # One default for every client: Faust and aiokafka would assume PLAIN, kafka-python
+        # (the topic admin) would send no mechanism at all.
+        if self.security_protocol.startswith("SASL_"):
+            if not self.sasl_username or self.sasl_password is None:
+                raise ValueError(f"security_protocol {self.security_protocol} needs "
+                                 "sasl_username and sasl_password")  # fmt: skip
+            if self.sasl_mechanism is None:
+                self.sasl_mechanism = "PLAIN"
+        return self
+
+    @field_validator("sasl_mechanism", mode="before")
+    @classmethod
+    def _mechanism_upper(cls, value: object) -> object:
+        return value.strip().upper() or None if isinstance(value, str) else value
 
     @field_validator("broker")
     @classmethod
@@ -112,6 +154,23 @@ class WorkerSettings(BaseSettings):
     def staffing_topic(self) -> str:
         """Where workers publish their partitions' staffing inputs for every worker to read."""
         return f"{self.app_id}-staffing"
+
+    def aiokafka_security(self) -> dict[str, Any]:
+        """SASL/TLS settings as aiokafka keyword arguments (empty for PLAINTEXT).
+
+        For the worker's own aiokafka clients (the staffing reader, the broker check); the
+        password is unwrapped here, into the keyword arguments only.
+        """
+        from stream.ingest.security import aiokafka_security
+
+        password = self.sasl_password.get_secret_value() if self.sasl_password else ""
+        return aiokafka_security({
+            "SUPPORTPULSE_SECURITY_PROTOCOL": self.security_protocol,
+            "SUPPORTPULSE_SASL_MECHANISM": self.sasl_mechanism or "",
+            "SUPPORTPULSE_SASL_USERNAME": self.sasl_username or "",
+            "SUPPORTPULSE_SASL_PASSWORD": password,
+            "SUPPORTPULSE_SSL_CAFILE": str(self.ssl_cafile or ""),
+        })  # fmt: skip
 
     @property
     def bootstrap_servers(self) -> list[str]:

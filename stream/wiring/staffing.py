@@ -28,7 +28,6 @@ import orjson
 
 from stream.domain.policies import PolicySet
 from stream.domain.staffing import PartitionActivity, QueueStaffing, StaffingConfig, plan_all
-from stream.ingest.security import aiokafka_security
 from stream.processing.processor import Processor
 from stream.wiring.settings import WorkerSettings
 
@@ -57,13 +56,7 @@ class StaffingView:
 
 def _security(settings: WorkerSettings) -> dict[str, Any]:
     """The worker's SASL/TLS settings for an aiokafka client."""
-    env = {"SUPPORTPULSE_SECURITY_PROTOCOL": settings.security_protocol,
-           "SUPPORTPULSE_SASL_MECHANISM": settings.sasl_mechanism or "",
-           "SUPPORTPULSE_SASL_USERNAME": settings.sasl_username or "",
-           "SUPPORTPULSE_SASL_PASSWORD": settings.sasl_password.get_secret_value()
-           if settings.sasl_password else "",
-           "SUPPORTPULSE_SSL_CAFILE": str(settings.ssl_cafile or "")}  # fmt: skip
-    return aiokafka_security(env)
+    return settings.aiokafka_security()
 
 
 class StaffingExchange:
