@@ -58,8 +58,10 @@ deps: ## Install promtool, prometheus, amtool and chromium (Debian packages) if 
 			$$pkgs; \
 	fi
 
+# Two test processes (pytest-xdist); --dist loadfile keeps each file's tests, and its
+# module-scoped fixtures (a worker, a Prometheus), in one process.
 test: deps lint ## Install promtool/amtool/chromium if missing, lint, then every test (unit, contract, end-to-end)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 demo: $(STAMP) ## Embedded broker + worker + simulator; prints the URLs
 	$(BIN)/supportpulse demo
@@ -69,4 +71,13 @@ demo: $(STAMP) ## Embedded broker + worker + simulator; prints the URLs
 dashboards: $(STAMP) ## Regenerate the Grafana dashboards from deploy/grafana/generate.py
 	$(BIN)/python deploy/grafana/generate.py
 
-.PHONY: help venv deps lint fmt test demo dashboards
+# Figures of the performance goals, measured side by side on one embedded broker (about 12
+# minutes at the defaults; bench/README.md explains each figure). BENCH_EVENTS=1000000 also
+# runs the measured 1M replay. py-spy (the profile phase) is installed into the venv when
+# missing; without it that phase reports a failure and the others still run.
+bench: $(STAMP) ## Throughput, freshness, memory, scale-out and a profile (bench/README.md)
+	@test -x $(BIN)/py-spy || $(BIN)/pip install --quiet py-spy || \
+		echo "py-spy could not be installed: the profile phase will fail" >&2
+	$(BIN)/python -m bench.run
+
+.PHONY: help venv deps lint fmt test demo dashboards bench

@@ -1,0 +1,1 @@
+"""`make bench`: throughput, freshness, memory and scale-out of supportpulse, measured."""
