@@ -92,11 +92,15 @@ class Profile:
         return [(fn, self.own[fn], c) for fn, c in ranked[:n]]
 
 
+# The checkout's root, wherever it is: frames inside it are shown relative to it.
+_REPO = str(Path(__file__).resolve().parents[1])
+
+
 def _short(frame: str) -> str:
     """``func (path/to/mod.py:12)`` with the path shortened to what follows site-packages."""
     func, _, where = frame.partition(" (")
     where = where.rstrip(")")
-    for marker in ("site-packages/", "/work/main/", "python3.11/"):
+    for marker in ("site-packages/", f"{_REPO}/", "python3.11/"):
         if marker in where:
             where = where.split(marker, 1)[1]
     return f"{func} ({where})"
