@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create the virtualenv from pyproject.toml
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check stream tests deploy/grafana
-	$(BIN)/ruff format --check stream tests deploy/grafana
-	$(BIN)/mypy
+	$(BIN)/ruff check stream tests deploy/grafana bench soak
+	$(BIN)/ruff format --check stream tests deploy/grafana bench soak
+	$(BIN)/mypy stream bench soak
 	$(BIN)/mypy --strict deploy/grafana/generate.py
 
 fmt: $(STAMP) ## Format the code
-	$(BIN)/ruff format stream tests deploy/grafana
-	$(BIN)/ruff check --fix stream tests deploy/grafana
+	$(BIN)/ruff format stream tests deploy/grafana bench soak
+	$(BIN)/ruff check --fix stream tests deploy/grafana bench soak
 
 # promtool and prometheus (the rule tests and the Prometheus end-to-end test) come from the
 # Debian package `prometheus`; amtool (the Alertmanager config check) from
@@ -80,4 +80,11 @@ bench: $(STAMP) ## Throughput, freshness, memory, scale-out and a profile (bench
 		echo "py-spy could not be installed: the profile phase will fail" >&2
 	$(BIN)/python -m bench.run
 
-.PHONY: help venv deps lint fmt test demo dashboards bench
+# Sustained simulator load against one worker (30 minutes by default), sampling RSS, lag and
+# tracked tickets every 10 s; prints RSS at start/middle/end, the largest lag and the
+# tracked-ticket curve (README "Reliability"). SOAK_MINUTES, SOAK_RATE (tickets/min),
+# SOAK_MODE=replay (days of event time in minutes: SOAK_DAYS), SOAK_INTERVAL_S.
+soak: $(STAMP) ## Long soak: RSS, lag and tracked tickets under sustained load (SOAK_MINUTES)
+	$(BIN)/python -m soak.run
+
+.PHONY: help venv deps lint fmt test demo dashboards bench soak

@@ -1,0 +1,1 @@
+"""Long-running reliability runs: `make soak` (see README, "Reliability")."""
