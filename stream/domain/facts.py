@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from stream.domain import vocabulary as v
 from stream.domain.records import TicketEvent
+from stream.domain.shared import share
 from stream.domain.windows import bucket_of
 
 # A contribution key. Windowed: ("w", metric, queue, channel, bucket_start);
@@ -51,6 +52,7 @@ class Facts:
 
 
 def _add(contrib: dict[ContribKey, float], key: ContribKey, value: float) -> None:
+    key = share(key)
     contrib[key] = contrib.get(key, 0.0) + value
 
 
@@ -81,7 +83,7 @@ def derive(
     facts.created_at, facts.channel, facts.assignee = ct, ch, cf.get("assignee")
     _w(contrib, "created_tickets", q, ct, 1)
     _w(contrib, "severity_sum", q, ct, v.SEVERITY.get(pr, 2))
-    facts.counted["created"] = ("created", q, pr, ch)
+    facts.counted["created"] = share(("created", q, pr, ch))
 
     first_solved_queue = q
     agent_times: list[float] = []
@@ -91,14 +93,14 @@ def derive(
     def solve(t: float, fact_id: str) -> None:
         nonlocal first_solved_queue
         _w(contrib, "solved_tickets", q, t, 1)
-        facts.counted[f"s:{fact_id}"] = ("solved", q, pr, ch)
+        facts.counted[f"s:{fact_id}"] = share(("solved", q, pr, ch))
         if facts.first_solved_at is None:
             facts.first_solved_at = t
             first_solved_queue = q
             ttr = t - ct
             _w(contrib, "resolution_seconds_sum", q, t, ttr)
             _w(contrib, "resolution_seconds_count", q, t, 1)
-            facts.observations["ttr"] = ("resolution", (q, pr), ttr)
+            facts.observations["ttr"] = ("resolution", share((q, pr)), ttr)
 
     if st == v.SOLVED:
         solve(ct, created.event_id)
@@ -119,7 +121,7 @@ def derive(
             elif st == v.SOLVED and new in v.UNSOLVED:
                 reopen_times.append(t)
                 _w(contrib, "reopened_tickets", q, t, 1)
-                facts.counted[f"r:{ev.event_id}"] = ("reopened", q, pr)
+                facts.counted[f"r:{ev.event_id}"] = share(("reopened", q, pr))
             closed = new == v.CLOSED
             st = new
         elif etype == v.TICKET_MESSAGE:
@@ -130,14 +132,14 @@ def derive(
                     frt = t - ct
                     _w(contrib, "first_reply_seconds_sum", q, t, frt)
                     _w(contrib, "first_reply_seconds_count", q, t, 1)
-                    facts.observations["frt"] = ("first_reply", (q, pr), frt)
+                    facts.observations["frt"] = ("first_reply", share((q, pr)), frt)
         elif etype == v.INTERACTION_COMPLETED:
             handle = float(f.get("handle", 0.0))
             agent_times.append(t)
             b = bucket_of(t)
             _add(contrib, ("w", "handle_seconds_sum", q, ch, b), handle)
             _add(contrib, ("w", "interactions", q, ch, b), 1)
-            facts.observations[f"h:{ev.event_id}"] = ("handle", (q, ch), handle)
+            facts.observations[f"h:{ev.event_id}"] = ("handle", share((q, ch)), handle)
         elif etype == v.TICKET_ASSIGNED:
             facts.assignee = f.get("assignee")
         elif etype == v.TICKET_QUEUE_CHANGED:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream.domain import vocabulary as v
+from stream.domain.shared import share_str
 
 # Only the fields that ticket facts depend on are kept; the rest of an event's payload is
 # forwarded nowhere, which keeps per-ticket state small.
@@ -50,14 +51,17 @@ class TicketEvent:
         cls, event: dict[str, Any], *, t: float, seq: int, src: str, via: str
     ) -> TicketEvent:
         """Keep what facts need of a validated event (defaults already applied)."""
-        etype = event["type"]
-        fields = {k: event.get(k) for k in _KEPT_FIELDS.get(etype, ())}
+        etype = share_str(event["type"])
+        # Types and field values (queues, statuses, authors...) repeat across thousands of
+        # tickets: one interned copy each (see stream.domain.shared).
+        fields = {k: share_str(event.get(k)) for k in _KEPT_FIELDS.get(etype, ())}
         if etype == v.INTERACTION_COMPLETED:
             fields["handle"] = (
                 float(event.get("talk_seconds", 0))
                 + float(event.get("hold_seconds", 0))
                 + float(event.get("wrap_seconds", 0))
             )
+        via = src if via == src else via  # one string when not re-keyed
         return cls(event["event_id"], etype, t, seq, src, via, fields)
 
     @property
@@ -73,4 +77,6 @@ class TicketEvent:
     def from_list(cls, data: list[Any]) -> TicketEvent:
         """Inverse of :meth:`to_list`."""
         event_id, etype, t, seq, src, via, fields = data
-        return cls(event_id, etype, float(t), int(seq), src, via, dict(fields))
+        fields = {k: share_str(x) for k, x in fields.items()}
+        via = src if via == src else via
+        return cls(event_id, share_str(etype), float(t), int(seq), src, via, fields)

@@ -20,12 +20,15 @@ from stream.domain import vocabulary as v
 from stream.domain.facts import ContribKey, CounterKey
 from stream.domain.policies import PolicySet, SlaPolicy
 from stream.domain.records import TicketEvent
+from stream.domain.shared import share
 from stream.domain.windows import bucket_of
 
 ACHIEVED = "achieved"
 BREACHED = "breached"
 CANCELLED = "cancelled"
 FIRST_REPLY, NEXT_REPLY, RESOLUTION = "first_reply", "next_reply", "resolution"
+# The counter / window metric of each outcome (one string object each, not one per ticket).
+_METRIC = {o: f"sla_{o}" for o in (ACHIEVED, BREACHED, CANCELLED)}
 # FRT and TTR in business seconds of the policy in effect at the fact (window sums; their
 # counts are the calendar-time facts' counts).
 FRT_BUSINESS = "first_reply_business_seconds_sum"
@@ -91,9 +94,9 @@ class _Walk:
 
     def _record(self, c: _Clock, outcome: str, at_s: float) -> None:
         assert c.cycle is not None
-        self.out.counted[f"sla:{c.cycle}"] = (f"sla_{outcome}", self.q, self.pr, c.sla)
+        self.out.counted[f"sla:{c.cycle}"] = share((_METRIC[outcome], self.q, self.pr, c.sla))
         if outcome != CANCELLED:
-            key: ContribKey = ("w", f"sla_{outcome}", self.q, c.sla, bucket_of(at_s))
+            key: ContribKey = share(("w", _METRIC[outcome], self.q, c.sla, bucket_of(at_s)))
             self.out.contrib[key] = self.out.contrib.get(key, 0.0) + 1.0
 
     def _breach(self, c: _Clock, at_s: float) -> None:
@@ -108,7 +111,7 @@ class _Walk:
         """
         cal = None if self.policy is None else self.policy.calendar
         seconds = t - start_s if cal is None else cal.business_seconds(start_s, t)
-        ckey: ContribKey = ("w", key, self.q, "", bucket_of(t))
+        ckey: ContribKey = share(("w", key, self.q, "", bucket_of(t)))
         self.out.contrib[ckey] = self.out.contrib.get(ckey, 0.0) + seconds
 
     def advance(self, t: float) -> None:

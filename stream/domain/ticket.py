@@ -21,6 +21,7 @@ from stream.domain.facts import (
 )
 from stream.domain.records import TicketEvent
 from stream.domain.rules import TicketRules
+from stream.domain.shared import share, share_str
 from stream.domain.sla_clocks import LiveClock, SlaFacts, derive_sla
 
 APPLIED = "applied"
@@ -246,9 +247,10 @@ class TicketState:
                 for e, raw, ts in data["h"]
             ],
             seq=int(data["n"]),
-            counted={k: tuple(key) for k, key in data["c"].items()},
+            counted={k: share(tuple(key)) for k, key in data["c"].items()},
             observed={
-                k: (m, tuple(labels), float(val)) for k, (m, labels, val) in data["o"].items()
+                k: (share_str(m), share(tuple(labels)), float(val))
+                for k, (m, labels, val) in data["o"].items()
             },
         )
         state._ids = {e.event_id: e for e in events}
@@ -262,7 +264,8 @@ def derive_ticket(
     """All facts of a ticket: the event facts plus its SLA clocks at processing clock ``now_s``.
 
     The SLA contributions and counted outcomes are merged into the facts, so one delta and
-    one counted map cover both.
+    one counted map cover both; the SLA facts keep only their live clocks (the merged maps
+    would be a second copy held by every ticket).
     """
     facts = derive(events, fcr_reopen_window_s=rules.fcr_reopen_window_s)
     if facts.created_at is None:
@@ -271,4 +274,5 @@ def derive_ticket(
                      default_backlog_age_s=rules.default_backlog_age_s)  # fmt: skip
     facts.contrib.update(sla.contrib)
     facts.counted.update(sla.counted)
+    sla.contrib, sla.counted = {}, {}
     return facts, sla
