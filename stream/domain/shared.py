@@ -28,7 +28,7 @@ def share(value: T) -> T:
     """The pooled object equal to ``value`` (``value`` itself the first time)."""
     found = _pool.get(value)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     if len(_pool) >= MAX_SHARED:
         _pool.clear()
     _pool[value] = value
