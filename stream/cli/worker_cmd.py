@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -81,6 +82,27 @@ def _force_exit() -> None:
     os._exit(1)
 
 
+#: Allocations between two young-generation collections (CPython's default is 700), and
+#: how many of those per middle-generation one (default 10). See tune_gc.
+GC_THRESHOLDS = (20_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a worker's heap.
+
+    A worker allocates a few dozen short-lived containers per message (Faust's events and
+    futures, decoded events, derived facts) on top of a heap of ticket state that only
+    grows. At CPython's default threshold of 700 the collector ran about every 20 messages
+    and took a quarter of the processor's time (``make bench``, phase core). A larger young
+    generation makes the same garbage cost far fewer passes, and freezing what start-up
+    built (modules, Faust, the app) keeps it out of every later full collection. Memory is
+    unaffected: the state is not garbage, and cycles are still collected, in larger steps.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
     """Run a worker until SIGINT/SIGTERM."""
     from stream.wiring import end_offsets
@@ -95,6 +117,7 @@ def run_worker(settings: WorkerSettings, *, loglevel: str = "info") -> int:
         settings.app_id, settings.broker, settings.input_topic, settings.partitions,
         settings.clock, settings.web_host, settings.web_port,
     )  # fmt: skip
+    tune_gc()
     worker = _worker_class()(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()  # raises SystemExit when the worker stops
     return 0

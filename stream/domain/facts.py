@@ -8,6 +8,7 @@ the sorted, deduplicated event list, never on the order in which events arrived.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from stream.domain import vocabulary as v
@@ -43,7 +44,8 @@ class Facts:
     contrib: dict[ContribKey, float] = field(default_factory=dict)
     counted: dict[str, CounterKey] = field(default_factory=dict)
     observations: dict[str, Observation] = field(default_factory=dict)
-    after_close: set[str] = field(default_factory=set)
+    # Most tickets have none: they share one empty frozenset until one is found.
+    after_close: AbstractSet[str] = frozenset()
 
     @property
     def unsolved(self) -> bool:
@@ -105,11 +107,12 @@ def derive(
     if st == v.SOLVED:
         solve(ct, created.event_id)
     closed = st == v.CLOSED
+    after_close: set[str] = set()
     for ev in events:
         if ev is created:
             continue
         if closed:
-            facts.after_close.add(ev.event_id)
+            after_close.add(ev.event_id)
             continue
         t = ev.t if ev.t > ct else ct
         f = ev.f
@@ -166,6 +169,8 @@ def derive(
             reopened_in_window = any(fs < r <= fs + fcr_reopen_window_s for r in reopen_times)
             if facts.agent_touches == 1 and not reopened_in_window:
                 _w(contrib, "fcr_tickets", first_solved_queue, fs, 1)
+    if after_close:
+        facts.after_close = after_close
     facts.reopens = len(reopen_times)
     facts.queue, facts.priority, facts.status, facts.closed = q, pr, st, closed
     if facts.unsolved:

@@ -36,6 +36,8 @@ DEAD_LETTER = "dead_letter"
 OpenInfo = tuple[str, str, float, float, tuple[LiveClock, ...]]
 
 TICKET_CLOSED = "ticket_closed"
+#: Tickets with more events than this keep an index of their event ids (see TicketState).
+_INDEX_FROM = 16
 UNKNOWN_TICKET = "unknown_ticket"
 
 
@@ -91,7 +93,9 @@ class TicketState:
     observed: dict[str, Observation] = field(default_factory=dict)
     facts: Facts = field(default_factory=Facts)
     sla: SlaFacts = field(default_factory=SlaFacts)
-    _ids: dict[str, TicketEvent] = field(default_factory=dict)
+    # Event id -> event, only for tickets with more than _INDEX_FROM events (built on
+    # demand); below that a scan of the events is as fast and the dict costs ~200 bytes.
+    _ids: dict[str, TicketEvent] | None = None
 
     @property
     def open_info(self) -> OpenInfo | None:
@@ -108,10 +112,18 @@ class TicketState:
 
     def find(self, event_id: str) -> TicketEvent | None:
         """The stored (applied or held) event with this id, if any."""
-        found = self._ids.get(event_id)
+        found = self._applied(event_id)
         if found is not None:
             return found
         return next((h.event for h in self.held if h.event.event_id == event_id), None)
+
+    def _applied(self, event_id: str) -> TicketEvent | None:
+        """The applied event with this id, if any."""
+        if len(self.events) <= _INDEX_FROM:
+            return next((e for e in self.events if e.event_id == event_id), None)
+        if self._ids is None or len(self._ids) != len(self.events):
+            self._ids = {e.event_id: e for e in self.events}
+        return self._ids.get(event_id)
 
     def apply(
         self,
@@ -132,7 +144,7 @@ class TicketState:
                 # The same message again: its state write survived a crash that its
                 # accounting did not, so it is counted now (once), with any held events
                 # it released.
-                if event["event_id"] not in self._ids:
+                if self._applied(event["event_id"]) is None:
                     return Outcome(HELD)
                 released = int(existing.f.get("_released", 0))
                 return Outcome(APPLIED, applied=1 + released, released=released)
@@ -162,15 +174,17 @@ class TicketState:
         old = self.facts
         for rec, _ in items:
             bisect.insort(self.events, rec, key=lambda e: e.order)
-            self._ids[rec.event_id] = rec
+            if self._ids is not None:
+                self._ids[rec.event_id] = rec
         new, sla = derive_ticket(self.events, rules, now_s)
         outcome = Outcome(APPLIED)
         for i, (rec, raw) in enumerate(items):
             if rec.event_id in new.after_close and rec.event_id not in old.after_close:
                 # Ordered after the close: it never becomes part of the ticket.
                 self.events.remove(rec)
-                del self._ids[rec.event_id]
-                new.after_close.discard(rec.event_id)
+                if self._ids is not None:
+                    del self._ids[rec.event_id]
+                new.after_close = new.after_close - {rec.event_id}
                 outcome.dead_letters.append(
                     DeadLetter(
                         raw,
@@ -253,7 +267,6 @@ class TicketState:
                 for k, (m, labels, val) in data["o"].items()
             },
         )
-        state._ids = {e.event_id: e for e in events}
         state.facts, state.sla = derive_ticket(events, rules, now_s)
         return state
 
@@ -274,5 +287,10 @@ def derive_ticket(
                      default_backlog_age_s=rules.default_backlog_age_s)  # fmt: skip
     facts.contrib.update(sla.contrib)
     facts.counted.update(sla.counted)
-    sla.contrib, sla.counted = {}, {}
+    sla.contrib, sla.counted = _MERGED, _MERGED
     return facts, sla
+
+
+#: What the SLA facts of a derived ticket hold in place of their merged maps: one shared
+#: empty dict (nothing writes to a derived ticket's SLA maps; the walk fills fresh ones).
+_MERGED: dict[Any, Any] = {}

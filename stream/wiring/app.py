@@ -13,6 +13,7 @@ from stream.domain.staffing import StaffingConfig
 from stream.processing.config import ProcessorConfig
 from stream.wiring import codec, web
 from stream.wiring.broker_health import BrokerHealth
+from stream.wiring.consumer import FastConsumer
 from stream.wiring.runtime import Runtime
 from stream.wiring.settings import WorkerSettings
 from stream.wiring.staffing import StaffingExchange
@@ -87,6 +88,9 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         broker_heartbeat_interval=max(settings.session_timeout_s / 10, 0.5),
         **faust_broker_options(settings),  # type: ignore[arg-type]
     )
+    # Faust's consumer spends four tasks per message on its hand-off to the streams; this
+    # one does it inline when nothing has to wait (see stream.wiring.consumer).
+    app.transport.Consumer = FastConsumer  # type: ignore[misc]  # per app, not global
     config = ProcessorConfig(
         input_topic=settings.input_topic,
         partitions=settings.partitions,
