@@ -5,6 +5,8 @@ Phases (all on one embedded broker, each worker with a fresh ``--app-id``):
   load       generate N realistic events with the simulator, publish them once to a
              4-partition topic keyed like ``supportpulse replay``
   raw        (a) aiokafka consume + orjson decode of the whole topic
+  faust      (f) Faust alone on the same topic, batches and a changelog record per key,
+             nothing decoded: stock Faust, then with the worker's consumer and GC settings
   pipeline   (b) one real ``supportpulse worker --clock event`` over the whole topic
   core       diagnostic: the processor alone, in-process, on the same messages (no Faust)
   profile    py-spy on another worker reading the same topic (not timed: sampling costs)
@@ -41,12 +43,22 @@ from bench import freshness as fr
 from bench import profile as prof
 from bench.core import CoreRun, run_core
 from bench.pipeline import PipelineRun, measure
-from bench.procs import BenchError, Reaper, Worker, cpu_seconds, rss_bytes
+from bench.procs import BenchError, Reaper, Worker, cpu_seconds, rss_bytes, stop_group
 from bench.raw import RawRun, consume_all
 from stream.kafka.embedded import EmbeddedBroker
 from stream.wiring.settings import WorkerSettings
 
-PHASES = ("raw", "pipeline", "core", "profile", "scaleout", "memory", "replay", "freshness")
+PHASES = (
+    "raw",
+    "faust",
+    "pipeline",
+    "core",
+    "profile",
+    "scaleout",
+    "memory",
+    "replay",
+    "freshness",
+)
 
 GOAL_RATE = 50_000.0
 GOAL_P99_S = 1.0
@@ -178,6 +190,8 @@ class Report:
     mix: ev.Mix | None = None
     publish_s: float = 0.0
     raw: RawRun | None = None
+    #: Faust alone (bench/faust_floor.py): stock, and as the worker runs it.
+    faust: dict[str, float] = field(default_factory=dict)
     pipe: PipelineRun | None = None
     core: CoreRun | None = None
     scale: PipelineRun | None = None
@@ -200,6 +214,7 @@ class Report:
         if self.raw:
             out["raw"] = {"rate": self.raw.rate, "elapsed_s": self.raw.elapsed_s,
                           "cpu_s": self.raw.cpu_s}  # fmt: skip
+        out["faust"] = self.faust
         for name, run in (("pipeline", self.pipe), ("scaleout", self.scale),
                           ("memory", self.memory)):  # fmt: skip
             if run:
@@ -260,6 +275,14 @@ def table(r: Report) -> str:
                      f"{cpu * 1e6:,.0f} us (-> {1 / cpu:,.0f} ev/s)", "", ""))  # fmt: skip
     ratio = b_rate / raw_rate if r.pipe and r.raw else math.nan
     rows.append(("ratio b/a", f"{ratio:.3f}" if math.isfinite(ratio) else "-", "", ""))
+    for variant, label in (("stock", "Faust's own consumer"),
+                           ("fast", "the worker's consumer and GC settings")):  # fmt: skip
+        if variant in r.faust:
+            f_rate = r.faust[variant]
+            rows.append((f"(f) Faust alone, no processing, {label}", _rate(f_rate), "", ""))
+            if r.pipe and variant == "fast":
+                rows.append(("  ratio b/f (share of Faust's ceiling the pipeline keeps)",
+                             f"{b_rate / f_rate:.3f}", "", ""))  # fmt: skip
     if r.core:
         rows.append((f"(c) processor alone, in-process, first {r.core.n:,} (diagnostic)",
                      f"{_rate(r.core.rate)} (CPU time)", "", ""))  # fmt: skip
@@ -411,6 +434,42 @@ class Bench:
         self.report.raw = run
         say(f"  {run.n:,} messages ({run.bytes / MiB:.0f} MiB) in {run.elapsed_s:.2f} s: "
             f"{_rate(run.rate)}; CPU {run.cpu_s / run.elapsed_s:.0%} of a core")  # fmt: skip
+
+    # -- (f)
+
+    def faust(self) -> None:
+        """Faust alone on the same topic: stock, then with the worker's consumer and GC."""
+        for variant in ("stock", "fast"):
+            result = self.out / f"faust-{variant}.json"
+            result.unlink(missing_ok=True)
+            app_id = f"bench-faust-{variant}-{self.run_id}"
+            data = (self.out / "data" / app_id).resolve()
+            log_path = self.out / "logs" / f"{app_id}.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "bench.faust_floor", "--broker", self.broker.url,
+                   "--topic", self.topic, "--partitions", str(self.args.partitions),
+                   "--events", str(self.args.events), "--app-id", app_id,
+                   "--data-dir", str(data), "--result", str(result)]  # fmt: skip
+            if variant == "fast":
+                cmd.append("--fast")
+            with log_path.open("wb") as log:
+                proc = self.reaper.add(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                                        start_new_session=True))  # fmt: skip
+            try:
+                deadline = time.monotonic() + self.timeout_for(self.args.events)
+                while not result.exists():
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        tail = log_path.read_text(errors="replace")[-1500:]
+                        raise BenchError(f"Faust-alone run ({variant}) gave no result:\n{tail}")
+                    time.sleep(0.2)
+                time.sleep(0.1)  # the file is written in one call; let it land
+                doc = orjson.loads(result.read_bytes())
+            finally:
+                stop_group(proc)
+            rate = (doc["n"] - doc["first_batch"]) / max(doc["last_s"] - doc["first_s"], 1e-9)
+            self.report.faust[variant] = rate
+            say(f"  {variant}: {doc['n']:,} messages, {_rate(rate)} (first batch -> last; one "
+                "changelog record per distinct key per batch, nothing decoded)")  # fmt: skip
 
     # -- (b)
 
@@ -643,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
             bench = Bench(args, broker, reaper)
             bench.phase("load", bench.load)
             bench.phase("raw", bench.raw)
+            bench.phase("faust", bench.faust)
             bench.phase("pipeline", bench.pipeline)
             bench.phase("core", bench.core)
             bench.phase("profile", bench.profile)
