@@ -40,6 +40,7 @@ from bench.events import create_topic, live_pool
 from bench.procs import Reaper, Worker, cpu_seconds, metric_sum
 from stream.processing.routing import entity_key, partition_for
 from stream.simulate.scheduler import rfc3339_ms
+from stream.wiring.settings import WorkerSettings
 
 PROBE_QUEUE = "bench-probe-{}"
 #: The poller keeps its interval at least this many times its requests' median duration,
@@ -281,16 +282,17 @@ async def _measure(
 async def transport_floor(
     bootstrap: list[str], topic: str, *, rate: float, partitions: int = 4, duration_s: float = 8.0
 ) -> tuple[float, float]:
-    """p50 and p99 latency of a bare aiokafka consumer configured like Faust's, at ``rate``.
+    """p50 and p99 latency of a bare aiokafka consumer fetching like the worker, at ``rate``.
 
-    Faust creates its aiokafka consumer with ``fetch_max_wait_ms=1500`` (hard-coded in
-    ``faust/transport/drivers/aiokafka.py``); how long the broker holds a fetch decides the
-    least delay any Faust worker can have here. Same producer as the probe (linger 0).
+    The worker fetches with ``FETCH_MAX_WAIT_MS`` (default 100; Faust alone hard-codes
+    1500 in ``faust/transport/drivers/aiokafka.py``). The embedded broker holds a fetch for
+    a good part of that wait even when messages arrive, so it decides the least delay any
+    worker can have here. Same producer as the probe (linger 0).
     """
     create_topic(bootstrap, topic, partitions)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                fetch_max_wait_ms=1500)  # fmt: skip
+                                fetch_max_wait_ms=WorkerSettings().fetch_max_wait_ms)  # fmt: skip
     await producer.start()
     await consumer.start()
     lat: list[float] = []

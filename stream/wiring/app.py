@@ -90,7 +90,9 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     )
     # Faust's consumer spends four tasks per message on its hand-off to the streams; this
     # one does it inline when nothing has to wait (see stream.wiring.consumer).
-    app.transport.Consumer = FastConsumer  # type: ignore[misc]  # per app, not global
+    app.transport.Consumer = FastConsumer.configured(  # type: ignore[misc]  # this app's only
+        fetch_max_wait_ms=settings.fetch_max_wait_ms
+    )
     config = ProcessorConfig(
         input_topic=settings.input_topic,
         partitions=settings.partitions,

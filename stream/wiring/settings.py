@@ -73,6 +73,14 @@ class WorkerSettings(BaseSettings):
     max_message_bytes: int = Field(65536, ge=1024)
     batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
+    fetch_max_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=30_000,
+        description="Longest a fetch waits at the broker for new messages. Faust hard-codes "
+        "1500; a broker that holds fetches until near this (the embedded one does) then "
+        "delays every event by up to that long.",
+    )
     housekeeping_interval_s: float = Field(5.0, gt=0)
     catch_up_lag_s: float = Field(
         60.0,

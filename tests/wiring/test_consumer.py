@@ -114,3 +114,19 @@ async def test_with_the_flow_already_suspended_mode_decides() -> None:
     await asyncio.sleep(0.01)
     assert future.cancelled() or log == []  # the hand-off never delivered
     assert "delivered" not in " ".join(log)
+
+
+async def test_the_worker_fetches_with_its_own_wait(tmp_path: Any) -> None:
+    from stream.wiring.app import create_app
+    from stream.wiring.consumer import FAUST_FETCH_MAX_WAIT_MS
+    from stream.wiring.settings import WorkerSettings
+
+    settings = WorkerSettings(broker="kafka://127.0.0.1:1", data_dir=tmp_path,
+                              fetch_max_wait_ms=250)  # fmt: skip
+    app, _ = create_app(settings)
+    c = app.consumer
+    assert isinstance(c, FastConsumer) and c.fetch_max_wait_ms == 250
+    kafka = c._thread._create_worker_consumer(app.transport)  # built, never started
+    assert kafka._fetch_max_wait_ms == 250 != FAUST_FETCH_MAX_WAIT_MS
+    assert FastConsumer.fetch_max_wait_ms == FAUST_FETCH_MAX_WAIT_MS  # no global change
+    assert WorkerSettings().fetch_max_wait_ms == 100
