@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from stream.domain import vocabulary as v
 from stream.domain.records import TicketEvent
-from stream.domain.shared import share
+from stream.domain.shared import pooled, share
 from stream.domain.windows import bucket_of
 
 # A contribution key. Windowed: ("w", metric, queue, channel, bucket_start);
@@ -54,8 +54,11 @@ class Facts:
 
 
 def _add(contrib: dict[ContribKey, float], key: ContribKey, value: float) -> None:
-    key = share(key)
-    contrib[key] = contrib.get(key, 0.0) + value
+    old = contrib.get(key)
+    if old is None:
+        contrib[pooled(key, key)] = 0.0 + value  # a float, as the sum always was
+    else:
+        contrib[key] = old + value
 
 
 def _w(contrib: dict[ContribKey, float], metric: str, queue: str, t: float, value: float) -> None:

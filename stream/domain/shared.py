@@ -6,8 +6,9 @@ strings such as ``"ticket.message"`` or ``"billing"``. Built afresh on each deri
 decode, each ticket would hold its own copies: about half of a ticket's memory. Passing
 them through :func:`share` makes equal values one object.
 
-The pool is bounded: past ``MAX_SHARED`` distinct values it starts again, which only costs
-sharing for values made before (equality, never identity, is what the code relies on).
+The pool is bounded: once it holds more than ``MAX_SHARED`` distinct values, :func:`trim`
+starts it again, which only costs sharing for values made before (equality, never
+identity, is what the code relies on).
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ MAX_SHARED = 1 << 18
 _pool: dict[Any, Any] = {}
 
 
+#: ``share`` without the Python call: ``pooled(value, value)`` (hot paths use it; the pool
+#: is kept bounded by :func:`trim`, which the processor's housekeeping calls).
+pooled = _pool.setdefault
+
+
 def share(value: T) -> T:
     """The pooled object equal to ``value`` (``value`` itself the first time)."""
-    found = _pool.get(value)
-    if found is not None:
-        return found
-    if len(_pool) >= MAX_SHARED:
+    return pooled(value, value)
+
+
+def trim() -> None:
+    """Start the pool again if it holds more than ``MAX_SHARED`` values."""
+    if len(_pool) > MAX_SHARED:
         _pool.clear()
-    _pool[value] = value
-    return value
 
 
 def share_str(value: Any) -> Any:

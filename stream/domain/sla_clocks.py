@@ -140,8 +140,10 @@ class _Walk:
         if c.breached_s is not None:
             return
         cal = policy.calendar
-        elapsed = sum(cal.business_seconds(a, t if i == len(c.spans) - 1 and c.accruing else b)
-                      for i, (a, b) in enumerate(c.spans))  # fmt: skip
+        elapsed = 0.0
+        last = len(c.spans) - 1 if c.accruing else -1  # the open span runs up to t
+        for i, (a, b) in enumerate(c.spans):
+            elapsed += cal.business_seconds(a, t if i == last else b)
         if elapsed > target:
             self._breach(c, t)
             return

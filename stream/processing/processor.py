@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from stream.adapters.codec import Decoded, Rejected, decode
+from stream.domain import shared
 from stream.domain import vocabulary as v
 from stream.domain.aggregates import PartitionAggregates
 from stream.domain.deadlines import DeadlineQueue
@@ -426,9 +427,10 @@ class Processor:
                 self._dirty.add(p)
 
     def expire_windows(self, now_s: float) -> None:
-        """Drop window buckets past retention."""
+        """Drop window buckets past retention (and keep the pool of shared keys bounded)."""
         for agg in self.aggregates.values():
             agg.expire(now_s)
+        shared.trim()
 
     # -- reading -----------------------------------------------------------------------
 
