@@ -71,7 +71,7 @@ demo: $(STAMP) ## Embedded broker + worker + simulator; prints the URLs
 dashboards: $(STAMP) ## Regenerate the Grafana dashboards from deploy/grafana/generate.py
 	$(BIN)/python deploy/grafana/generate.py
 
-# Figures of the performance goals, measured side by side on one embedded broker (about 12
+# Figures of the performance goals, measured side by side on one embedded broker (about 15
 # minutes at the defaults; bench/README.md explains each figure). BENCH_EVENTS=1000000 also
 # runs the measured 1M replay. py-spy (the profile phase) is installed into the venv when
 # missing; without it that phase reports a failure and the others still run.

@@ -272,7 +272,8 @@ def table(r: Report) -> str:
     if r.pipe:
         cpu = r.pipe.cpu_per_event_s
         rows.append(("  (b) worker CPU per event (-> ev/s at 100% of a core)",
-                     f"{cpu * 1e6:,.0f} us (-> {1 / cpu:,.0f} ev/s)", "", ""))  # fmt: skip
+                     f"{cpu * 1e6:,.0f} us (-> {_rate(1 / cpu if cpu > 0 else math.nan)})",
+                     "", ""))  # fmt: skip
     ratio = b_rate / raw_rate if r.pipe and r.raw else math.nan
     rows.append(("ratio b/a", f"{ratio:.3f}" if math.isfinite(ratio) else "-", "", ""))
     for variant, label in (("stock", "Faust's own consumer"),
@@ -286,7 +287,7 @@ def table(r: Report) -> str:
     if r.core:
         rows.append((f"(c) processor alone, in-process, first {r.core.n:,} (diagnostic)",
                      f"{_rate(r.core.rate)} (CPU time)", "", ""))  # fmt: skip
-        if r.pipe:
+        if r.pipe and r.pipe.cpu_per_event_s > 0:
             share = 1 - 1 / r.core.rate / r.pipe.cpu_per_event_s
             rows.append(("  share of (b)'s CPU per event outside the processor",
                          f"~{share:.0%} (Faust, aiokafka, asyncio)", "", ""))  # fmt: skip
@@ -444,6 +445,7 @@ class Bench:
             result.unlink(missing_ok=True)
             app_id = f"bench-faust-{variant}-{self.run_id}"
             data = (self.out / "data" / app_id).resolve()
+            data.mkdir(parents=True, exist_ok=True)
             log_path = self.out / "logs" / f"{app_id}.log"
             log_path.parent.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "bench.faust_floor", "--broker", self.broker.url,
@@ -498,7 +500,7 @@ class Bench:
                        batch=WorkerSettings().batch_size)  # fmt: skip
         self.report.core = run
         say(run.describe())
-        if self.report.pipe:
+        if self.report.pipe and self.report.pipe.cpu_per_event_s > 0:
             b_cpu = self.report.pipe.cpu_per_event_s
             say(f"  the (b) worker used {b_cpu * 1e6:,.0f} us of CPU per event: about "
                 f"{1 - 1 / run.rate / b_cpu:.0%} of it went to Faust, aiokafka and the event "

@@ -92,7 +92,7 @@ def tune_gc() -> None:
 
     A worker allocates a few dozen short-lived containers per message (Faust's events and
     futures, decoded events, derived facts) on top of a heap of ticket state that only
-    grows. At CPython's default threshold of 700 the collector ran about every 20 messages
+    grows. At CPython's default threshold of 700 the collector ran every few dozen messages
     and took a quarter of the processor's time (``make bench``, phase core). A larger young
     generation makes the same garbage cost far fewer passes, and freezing what start-up
     built (modules, Faust, the app) keeps it out of every later full collection. Memory is
