@@ -11,6 +11,8 @@ from stream.domain.ticket import DeadLetter
 SRC_HEADER = "sp-src"
 REASON_HEADER = "sp-reason"
 DETAIL_HEADER = "sp-detail"
+#: On a dead letter whose value had to be cut to fit the producer: the original length.
+TRUNCATED_HEADER = "sp-truncated-from"
 
 
 @dataclass(frozen=True, slots=True)

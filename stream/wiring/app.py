@@ -23,6 +23,9 @@ STATE_TABLE = "state"
 #: its own limit): far above the 1 MiB Kafka accepts by default, so that every consumed
 #: message can be dead-lettered with its original bytes.
 PRODUCER_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: Room left in a produce request for a dead letter's headers (a detail line is at most
+#: 300 characters) and the record framing: longer values are cut (see Runtime.flush_effects).
+DLQ_HEADROOM_BYTES = 64 * 1024
 
 
 def faust_broker_options(settings: WorkerSettings) -> dict[str, object]:
@@ -139,7 +142,9 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
     runtime = Runtime(app, table, config,
                       purge_interval_s=settings.purge_interval_s,
                       catch_up_lag_s=settings.catch_up_lag_s,
-                      broker_health=broker_health)  # fmt: skip
+                      broker_health=broker_health,
+                      dlq_max_value_bytes=PRODUCER_MAX_REQUEST_BYTES - DLQ_HEADROOM_BYTES,
+                      )  # fmt: skip
 
     @app.agent(source, name="supportpulse.process")
     async def process(stream: faust.StreamT) -> None:

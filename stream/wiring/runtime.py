@@ -11,7 +11,13 @@ import faust
 from faust.types import TP, TableT
 
 from stream.processing.config import ProcessorConfig
-from stream.processing.messages import DETAIL_HEADER, REASON_HEADER, SRC_HEADER, Message
+from stream.processing.messages import (
+    DETAIL_HEADER,
+    REASON_HEADER,
+    SRC_HEADER,
+    TRUNCATED_HEADER,
+    Message,
+)
 from stream.processing.processor import Processor
 from stream.processing.snapshot import Snapshot, take_snapshot
 from stream.wiring.broker_health import BrokerHealth
@@ -39,8 +45,12 @@ class Runtime:
         catch_up_lag_s: float = 60.0,
         wall: Callable[[], float] = time.time,
         broker_health: BrokerHealth | None = None,
+        dlq_max_value_bytes: int = 16 * 1024 * 1024 - 64 * 1024,
     ) -> None:
         self.app = app
+        # The longest dead-letter value sent whole: the producer's request limit less room
+        # for the record's headers and framing.
+        self.dlq_max_value_bytes = dlq_max_value_bytes
         self.table = table
         self.config = config
         self.broker_health = broker_health
@@ -156,11 +166,18 @@ class Runtime:
         """
         effects = self.processor.take_effects()
         for dl in effects.dead_letters:
-            await self.dlq_topic.send(
-                key=None, value=dl.raw,
-                headers=[(REASON_HEADER, dl.reason.encode()),
-                         (DETAIL_HEADER, dl.detail.encode()), (SRC_HEADER, dl.src.encode())],
-            )  # fmt: skip
+            headers = [(REASON_HEADER, dl.reason.encode()), (DETAIL_HEADER, dl.detail.encode()),
+                       (SRC_HEADER, dl.src.encode())]  # fmt: skip
+            raw = dl.raw
+            if len(raw) > self.dlq_max_value_bytes:
+                # Larger than the producer may send (the broker delivered it, so it allows
+                # more than Kafka's default): the send would raise and stop the agent on
+                # every restart. The head of the message goes, and its original length.
+                raw = raw[: self.dlq_max_value_bytes]
+                headers.append((TRUNCATED_HEADER, str(len(dl.raw)).encode()))
+                log.warning("dead letter %s: value of %d bytes cut to %d to fit the producer",
+                            dl.src, len(dl.raw), len(raw))  # fmt: skip
+            await self.dlq_topic.send(key=None, value=raw, headers=headers)
         for fwd in effects.forwards:
             await self.rekey_topic.send(
                 key=fwd.key, value=fwd.value, partition=fwd.partition,
