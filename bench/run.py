@@ -669,7 +669,8 @@ def _describe_run(run: PipelineRun, noun: str) -> str:
     s = run.summaries
     dl = sum(x.dead_lettered for x in s)
     held = sum(x.held for x in s)
-    cpu = ", ".join(f"{c / run.elapsed_s:.0%}" for c in run.worker_cpu_s)
+    elapsed = max(run.elapsed_s, 1e-9)  # a tiny run can end before a second poll
+    cpu = ", ".join(f"{c / elapsed:.0%}" for c in run.worker_cpu_s)
     return (
         f"  {run.n:,} messages: {_rate(run.rate)} (first consumption seen -> last poll "
         f"before the end, exact counts); first seen -> all accounted {run.elapsed_s:.1f} s "
@@ -677,7 +678,7 @@ def _describe_run(run: PipelineRun, noun: str) -> str:
         f"  applied {sum(x.applied for x in s):,}, duplicate "
         f"{sum(x.duplicate for x in s):,}, dead-lettered {dl:,}, held {held:,}\n"
         f"  {noun} CPU {cpu} of a core ({run.cpu_per_event_s * 1e6:,.0f} us per event); broker "
-        f"CPU {run.broker_cpu_s / run.elapsed_s:.0%}; "
+        f"CPU {run.broker_cpu_s / elapsed:.0%}; "
         f"answering the bench's polls took ~{run.poll_cost:.1%} of the run\n"
         f"  RSS at first consumption {_mib(run.rss_at_first)}, at the end "
         f"{_mib(run.end_rss)}, peak {_mib(run.peak_rss)}; tracked tickets "

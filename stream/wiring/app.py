@@ -91,11 +91,6 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         broker_heartbeat_interval=max(settings.session_timeout_s / 10, 0.5),
         **faust_broker_options(settings),  # type: ignore[arg-type]
     )
-    # Faust's consumer spends four tasks per message on its hand-off to the streams; this
-    # one does it inline when nothing has to wait (see stream.wiring.consumer).
-    app.transport.Consumer = FastConsumer.configured(  # type: ignore[misc]  # this app's only
-        fetch_max_wait_ms=settings.fetch_max_wait_ms
-    )
     config = ProcessorConfig(
         input_topic=settings.input_topic,
         partitions=settings.partitions,
@@ -110,6 +105,15 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         policies=load_policies(settings.policies),
         clock=settings.clock,
     )
+    # Faust's consumer spends four tasks per message on its hand-off to the streams; this
+    # one does it inline when nothing has to wait (see stream.wiring.consumer).
+    consumer_class = FastConsumer.configured(
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        batch_topics=frozenset()
+        if settings.stream_handoff
+        else frozenset({config.input_topic, config.rekey_topic}),
+    )
+    app.transport.Consumer = consumer_class  # type: ignore[misc]  # this app's only
     # Key and value stay raw: the processor decodes, so bad bytes reach the dead-letter
     # topic unchanged instead of crashing a Faust deserializer.
     source = app.topic(
@@ -144,7 +148,12 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
                       catch_up_lag_s=settings.catch_up_lag_s,
                       broker_health=broker_health,
                       dlq_max_value_bytes=PRODUCER_MAX_REQUEST_BYTES - DLQ_HEADROOM_BYTES,
-                      )  # fmt: skip
+                      batch_size=settings.batch_size)  # fmt: skip
+
+    if consumer_class.batch_topics:
+        # Each fetch goes to the processor at once; the agent below still subscribes the
+        # topics (and is the path with STREAM_HANDOFF=true).
+        consumer_class.batch_handler = staticmethod(runtime.process_messages)
 
     @app.agent(source, name="supportpulse.process")
     async def process(stream: faust.StreamT) -> None:

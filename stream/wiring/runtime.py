@@ -46,8 +46,10 @@ class Runtime:
         wall: Callable[[], float] = time.time,
         broker_health: BrokerHealth | None = None,
         dlq_max_value_bytes: int = 16 * 1024 * 1024 - 64 * 1024,
+        batch_size: int = 5000,
     ) -> None:
         self.app = app
+        self.batch_size = batch_size
         # The longest dead-letter value sent whole: the producer's request limit less room
         # for the record's headers and framing.
         self.dlq_max_value_bytes = dlq_max_value_bytes
@@ -141,14 +143,32 @@ class Runtime:
     # -- processing --------------------------------------------------------------------
 
     async def process_batch(self, events: Iterable[faust.EventT]) -> int:
-        """Apply a batch of consumed events, then execute the effects."""
+        """Apply a batch of events from the agent's stream, then execute the effects."""
+        return await self._apply([e.message for e in events])
+
+    async def process_messages(self, messages: list[Any]) -> None:
+        """Apply the messages of one fetch (see ``FastConsumer``), then ack them.
+
+        Acked only once their effects are handed to the producer, which Faust flushes
+        before it commits: an offset is never committed before its effects are sent.
+        """
+        ack = self.app.consumer.ack
+        size = self.batch_size
+        for start in range(0, len(messages), size):
+            # A fetch can hold tens of thousands of messages; in batches of BATCH_SIZE the
+            # event loop (web, timers) gets a turn between them, as with the agent.
+            chunk = messages[start : start + size]
+            await self._apply(chunk)
+            for m in chunk:
+                ack(m)
+
+    async def _apply(self, messages: Iterable[Any]) -> int:
         self.sync_ownership()
         self.sync_catching_up()  # a batch of old events must not be judged at the wall clock
         now = self.wall()
         n = 0
         handle = self.processor.handle
-        for event in events:
-            m = event.message
+        for m in messages:
             handle(Message(m.topic, m.partition, m.offset, m.key, m.value or b"",
                            _headers(m.headers)), now)  # fmt: skip
             n += 1

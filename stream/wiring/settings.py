@@ -73,6 +73,12 @@ class WorkerSettings(BaseSettings):
     max_message_bytes: int = Field(65536, ge=1024)
     batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
+    stream_handoff: bool = Field(
+        False,
+        description="Pass input messages through Faust's channels and streams, one by one, "
+        "as Faust does by default, instead of handing each fetch to the processor at once "
+        "(several times slower; kept as a fallback).",
+    )
     fetch_max_wait_ms: int = Field(
         100,
         ge=1,

@@ -130,3 +130,20 @@ async def test_the_worker_fetches_with_its_own_wait(tmp_path: Any) -> None:
     assert kafka._fetch_max_wait_ms == 250 != FAUST_FETCH_MAX_WAIT_MS
     assert FastConsumer.fetch_max_wait_ms == FAUST_FETCH_MAX_WAIT_MS  # no global change
     assert WorkerSettings().fetch_max_wait_ms == 100
+
+
+async def test_the_input_topics_are_handed_over_in_batches_unless_told_otherwise(
+    tmp_path: Any,
+) -> None:
+    from stream.wiring.app import create_app
+    from stream.wiring.settings import WorkerSettings
+
+    settings = WorkerSettings(broker="kafka://127.0.0.1:1", data_dir=tmp_path, input_topic="ev")
+    app, runtime = create_app(settings)
+    c = app.consumer
+    assert c.batch_topics == {"ev", "ev.rekeyed"}
+    assert c.batch_handler == runtime.process_messages
+    fallback = WorkerSettings(broker="kafka://127.0.0.1:1", data_dir=tmp_path / "b",
+                              input_topic="ev", stream_handoff=True)  # fmt: skip
+    app2, _ = create_app(fallback)
+    assert app2.consumer.batch_topics == frozenset() and app2.consumer.batch_handler is None
