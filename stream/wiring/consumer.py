@@ -23,6 +23,7 @@ about 4,000 messages per second here (phase f).
 It also fetches with ``fetch_max_wait_ms`` instead of Faust's fixed 1.5 s (see
 :meth:`FastConsumer.configured`).
 """
+
 from __future__ import annotations
 
 import asyncio
