@@ -282,7 +282,7 @@ def table(r: Report) -> str:
             f_rate = r.faust[variant]
             rows.append((f"(f) Faust alone, no processing, {label}", _rate(f_rate), "", ""))
             if r.pipe and variant == "fast":
-                rows.append(("  ratio b/f (share of Faust's ceiling the pipeline keeps)",
+                rows.append(("  ratio b/f (above 1: the batch hand-off beats Faust's stream path)",
                              f"{b_rate / f_rate:.3f}", "", ""))  # fmt: skip
     if r.core:
         rows.append((f"(c) processor alone, in-process, first {r.core.n:,} (diagnostic)",
