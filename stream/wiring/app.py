@@ -112,6 +112,7 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         batch_topics=frozenset()
         if settings.stream_handoff
         else frozenset({config.input_topic, config.rekey_topic}),
+        batch_size=settings.batch_size,
     )
     app.transport.Consumer = consumer_class  # type: ignore[misc]  # this app's only
     # Key and value stay raw: the processor decodes, so bad bytes reach the dead-letter

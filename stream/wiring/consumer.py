@@ -94,13 +94,19 @@ class FastConsumer(Consumer):
     #: and acks them itself (see :meth:`_drain_messages`).
     batch_handler: Callable[[list[Any]], Awaitable[None]] | None = None
     batch_topics: frozenset[str] = frozenset()
+    batch_size: int = 5000
 
     @classmethod
     def configured(
-        cls, *, fetch_max_wait_ms: int, batch_topics: frozenset[str] = frozenset()
+        cls,
+        *,
+        fetch_max_wait_ms: int,
+        batch_topics: frozenset[str] = frozenset(),
+        batch_size: int = 5000,
     ) -> type[FastConsumer]:
         """This class with settings of its own (one app's, not a global change)."""
-        attrs = {"fetch_max_wait_ms": fetch_max_wait_ms, "batch_topics": batch_topics}
+        attrs = {"fetch_max_wait_ms": fetch_max_wait_ms, "batch_topics": batch_topics,
+                 "batch_size": batch_size}  # fmt: skip
         return type(cls.__name__, (cls,), attrs)
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
@@ -147,7 +153,6 @@ class FastConsumer(Consumer):
         if self.batch_handler is None:
             await super()._drain_messages(fetcher)
             return
-        handler = self.batch_handler
         batch_topics = self.batch_topics
         get_read_offset = self._read_offset.__getitem__
         set_read_offset = self._read_offset.__setitem__
@@ -172,20 +177,17 @@ class FastConsumer(Consumer):
                     if message.topic in batch_topics:
                         batch.append(message)
                         pending[tp] = offset
+                        # A fetch can hold tens of thousands of messages: hand them over
+                        # in batches, so no more than one batch of them is alive at once.
+                        if len(batch) >= self.batch_size:
+                            if not await self._hand_over(batch, pending, generation):
+                                break
+                            batch, pending = [], {}
                         continue
                     await self.wait_first(self.callback(message), self.suspend_flow.wait())
                     set_read_offset(tp, offset)
-                if batch:
-                    if (self.suspend_flow.is_set() or not self.flow_active
-                            or self.app.consumer_generation_id != generation):  # fmt: skip
-                        # A rebalance began: the batch is not handed over; Faust seeks to
-                        # the committed offsets on assignment, and it is read again.
-                        continue
-                    for message in batch:
-                        self.track_message(message)
-                    for tp, offset in pending.items():
-                        set_read_offset(tp, offset)
-                    await handler(batch)
+                if batch and not await self._hand_over(batch, pending, generation):
+                    continue
                 commit_every = self._commit_every
                 if commit_every is not None and self._n_acked >= commit_every:
                     self._n_acked = 0
@@ -206,3 +208,20 @@ class FastConsumer(Consumer):
             raise
         finally:
             self.diag.unset_flag(_FETCHING)
+
+    async def _hand_over(self, batch: list[Any], offsets: dict[Any, int], generation: int) -> bool:
+        """Hand a batch to the runtime, unless a rebalance began since it was fetched.
+
+        Not handed over, it is read again: Faust seeks to the committed offsets when the
+        partitions are assigned.
+        """
+        if (self.suspend_flow.is_set() or not self.flow_active
+                or self.app.consumer_generation_id != generation):  # fmt: skip
+            return False
+        for message in batch:
+            self.track_message(message)
+        for tp, offset in offsets.items():
+            self._read_offset[tp] = offset
+        assert self.batch_handler is not None
+        await self.batch_handler(batch)
+        return True
