@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -168,6 +169,23 @@ class Runtime:
             await self._apply(chunk)
             for m in chunk:
                 ack(m)
+            await self.wait_for_producer()
+
+    async def wait_for_producer(self) -> None:
+        """Wait while Faust's producer buffer holds more than its limit of unsent records.
+
+        Faust's stream path waits for this before each message (its conductor calls
+        ``wait_until_ebb``); a batch handed over from the fetch has to do it itself. Without
+        it, reading a backlog outran the changelog writes: 73,000 records (each a ticket's
+        dict) were waiting after 200,000 new tickets, and RSS per ticket rose by a fifth.
+        """
+        buffer = self.app.producer.buffer
+        limit = buffer.max_messages
+        while buffer.size > limit and not buffer.should_stop:
+            buffer.message_sent.clear()
+            # Nothing sent for 0.1 s (the broker is slow or away): look again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(buffer.message_sent.wait(), timeout=0.1)
 
     async def _apply(self, messages: list[Any]) -> int:
         async with self._applying:
