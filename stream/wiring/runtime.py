@@ -179,7 +179,7 @@ class Runtime:
         it, reading a backlog outran the changelog writes: 73,000 records (each a ticket's
         dict) were waiting after 200,000 new tickets, and RSS per ticket rose by a fifth.
         """
-        buffer = self.app.producer.buffer
+        buffer: Any = self.app.producer.buffer  # a ProducerBuffer: its message_sent event
         limit = buffer.max_messages
         while buffer.size > limit and not buffer.should_stop:
             buffer.message_sent.clear()
