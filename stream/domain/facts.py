@@ -1,8 +1,11 @@
 """Ticket facts as a pure function of the set of a ticket's events, and what they contribute.
 
-The whole history is re-derived on every change. Tickets have tens of events, so this is
-cheap, and it makes order-independence hold by construction: the result depends only on
-the sorted, deduplicated event list, never on the order in which events arrived.
+The facts are a fold over the sorted, deduplicated event list, which makes
+order-independence hold by construction: the result depends only on that list, never on
+the order in which events arrived. An event that sorts after every other (nearly all of
+them) continues the fold from the ticket's current facts with :func:`step`; an event that
+lands in the middle makes the ticket derive its whole history again. Both give the same
+facts (``tests/domain/test_ticket_fold.py`` holds them equal at every step).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from stream.domain import vocabulary as v
 from stream.domain.records import TicketEvent
@@ -28,7 +32,13 @@ DEFAULT_FCR_REOPEN_WINDOW_S = 7 * 86400
 
 @dataclass(slots=True)
 class Facts:
-    """The derived facts of one ticket and their contributions to the aggregates."""
+    """The derived facts of one ticket and their contributions to the aggregates.
+
+    It is also the state of the fold over the ticket's events after the last one (the
+    ``_``-free fields below ``after_close`` are what the fold carries besides the facts),
+    so an event that sorts after every other continues it with :func:`step` instead of
+    walking the whole history again.
+    """
 
     created_at: float | None = None
     queue: str = ""
@@ -46,11 +56,37 @@ class Facts:
     observations: dict[str, Observation] = field(default_factory=dict)
     # Most tickets have none: they share one empty frozenset until one is found.
     after_close: AbstractSet[str] = frozenset()
+    # -- the fold's own state ------------------------------------------------------------
+    #: Queue of the first solve (FCR counts there).
+    first_solved_queue: str = ""
+    #: Agent touches so far (public agent messages and interactions), before or after fs.
+    agent_events: int = 0
+    #: A reopen came within the FCR reopen window after the first solve.
+    reopened_in_window: bool = False
+    #: The latest CSAT rating: (instant, score, queue at that instant).
+    csat: tuple[float, int, str] | None = None
 
     @property
     def unsolved(self) -> bool:
         """Whether the ticket counts in the unsolved level gauges."""
         return self.created_at is not None and not self.closed and self.status in v.UNSOLVED
+
+
+class Changes(Protocol):
+    """Where a fold step writes what it adds: a :class:`Facts`, or a journal of one step."""
+
+    contrib: dict[ContribKey, float]
+    counted: dict[str, CounterKey]
+    observations: dict[str, Observation]
+
+
+@dataclass(slots=True)
+class Journal:
+    """What one step added (contributions to add, facts counted, observations made)."""
+
+    contrib: dict[ContribKey, float] = field(default_factory=dict)
+    counted: dict[str, CounterKey] = field(default_factory=dict)
+    observations: dict[str, Observation] = field(default_factory=dict)
 
 
 def _add(contrib: dict[ContribKey, float], key: ContribKey, value: float) -> None:
@@ -74,113 +110,169 @@ def derive(
     happening at the creation instant, keeping their relative order. Events ordered after
     the ticket is closed have no effect and are listed in ``after_close``.
     """
-    facts = Facts()
     created = next((e for e in events if e.type == v.TICKET_CREATED), None)
     if created is None:
-        return facts
-    contrib = facts.contrib
-    ct = created.t
-    cf = created.f
+        return Facts()
+    facts = begin(created)
+    for ev in events:
+        if ev is not created:
+            step(facts, ev, fcr_reopen_window_s, facts)
+    add_into(facts.contrib, tail_of(facts))
+    return facts
+
+
+def begin(created: TicketEvent) -> Facts:
+    """The fold's state after the ticket's ``ticket.created`` alone (no tail yet)."""
+    facts = Facts()
+    ct, cf = created.t, created.f
     q = cf.get("queue") or v.OTHER_QUEUE
     pr = cf.get("priority") or "normal"
     ch = cf.get("channel") or "other"
     st = cf.get("status") or "new"
     facts.created_at, facts.channel, facts.assignee = ct, ch, cf.get("assignee")
+    facts.queue, facts.priority, facts.status = q, pr, st
+    facts.first_solved_queue = q
+    contrib = facts.contrib
     _w(contrib, "created_tickets", q, ct, 1)
     _w(contrib, "severity_sum", q, ct, v.SEVERITY.get(pr, 2))
     facts.counted["created"] = share(("created", q, pr, ch))
-
-    first_solved_queue = q
-    agent_times: list[float] = []
-    reopen_times: list[float] = []
-    csat: tuple[float, int, str] | None = None
-
-    def solve(t: float, fact_id: str) -> None:
-        nonlocal first_solved_queue
-        _w(contrib, "solved_tickets", q, t, 1)
-        facts.counted[f"s:{fact_id}"] = share(("solved", q, pr, ch))
-        if facts.first_solved_at is None:
-            facts.first_solved_at = t
-            first_solved_queue = q
-            ttr = t - ct
-            _w(contrib, "resolution_seconds_sum", q, t, ttr)
-            _w(contrib, "resolution_seconds_count", q, t, 1)
-            facts.observations["ttr"] = ("resolution", share((q, pr)), ttr)
-
     if st == v.SOLVED:
-        solve(ct, created.event_id)
-    closed = st == v.CLOSED
-    after_close: set[str] = set()
-    for ev in events:
-        if ev is created:
-            continue
-        if closed:
-            after_close.add(ev.event_id)
-            continue
-        t = ev.t if ev.t > ct else ct
-        f = ev.f
-        etype = ev.type
-        if etype == v.TICKET_STATUS_CHANGED:
-            new = f["status"]
-            if new == v.SOLVED and st in v.UNSOLVED:
-                solve(t, ev.event_id)
-            elif st == v.SOLVED and new in v.UNSOLVED:
-                reopen_times.append(t)
-                _w(contrib, "reopened_tickets", q, t, 1)
-                facts.counted[f"r:{ev.event_id}"] = share(("reopened", q, pr))
-            closed = new == v.CLOSED
-            st = new
-        elif etype == v.TICKET_MESSAGE:
-            if f.get("author") == "agent" and f.get("public", True):
-                agent_times.append(t)
-                if facts.first_reply_at is None:
-                    facts.first_reply_at = t
-                    frt = t - ct
-                    _w(contrib, "first_reply_seconds_sum", q, t, frt)
-                    _w(contrib, "first_reply_seconds_count", q, t, 1)
-                    facts.observations["frt"] = ("first_reply", share((q, pr)), frt)
-        elif etype == v.INTERACTION_COMPLETED:
-            handle = float(f.get("handle", 0.0))
-            agent_times.append(t)
-            b = bucket_of(t)
-            _add(contrib, ("w", "handle_seconds_sum", q, ch, b), handle)
-            _add(contrib, ("w", "interactions", q, ch, b), 1)
-            facts.observations[f"h:{ev.event_id}"] = ("handle", share((q, ch)), handle)
-        elif etype == v.TICKET_ASSIGNED:
-            facts.assignee = f.get("assignee")
-        elif etype == v.TICKET_QUEUE_CHANGED:
-            q = f["queue"]
-        elif etype == v.TICKET_PRIORITY_CHANGED:
-            pr = f["priority"]
-        elif etype == v.SURVEY_CSAT:
-            csat = (t, int(f["score"]), q)  # a later rating replaces the earlier one
-        elif etype == v.SURVEY_NPS:
-            _nps(contrib, f.get("queue") or q, t, int(f["score"]))
-
-    if csat is not None:
-        t, score, cq = csat
-        _w(contrib, "csat_responses", cq, t, 1)
-        _w(contrib, "csat_score_sum", cq, t, score)
-        if score >= 4:
-            _w(contrib, "csat_satisfied", cq, t, 1)
-
-    fs = facts.first_solved_at
-    if fs is not None:
-        facts.agent_touches = sum(1 for t in agent_times if t <= fs)
-        if facts.agent_touches >= 1:
-            _w(contrib, "fcr_eligible_tickets", first_solved_queue, fs, 1)
-            reopened_in_window = any(fs < r <= fs + fcr_reopen_window_s for r in reopen_times)
-            if facts.agent_touches == 1 and not reopened_in_window:
-                _w(contrib, "fcr_tickets", first_solved_queue, fs, 1)
-    if after_close:
-        facts.after_close = after_close
-    facts.reopens = len(reopen_times)
-    facts.queue, facts.priority, facts.status, facts.closed = q, pr, st, closed
-    if facts.unsolved:
-        _add(contrib, ("l", "tickets_unsolved", q, pr, st), 1)
-        if not facts.assignee:
-            _add(contrib, ("l", "tickets_unassigned", q, pr, ""), 1)
+        _solve(facts, ct, created.event_id, facts)
+    facts.closed = st == v.CLOSED
     return facts
+
+
+def _solve(facts: Facts, t: float, fact_id: str, out: Changes) -> None:
+    q, pr = facts.queue, facts.priority
+    _w(out.contrib, "solved_tickets", q, t, 1)
+    out.counted[f"s:{fact_id}"] = share(("solved", q, pr, facts.channel))
+    if facts.first_solved_at is None:
+        facts.first_solved_at = t
+        facts.first_solved_queue = q
+        # Touches so far are all at or before t: the fold goes in time order.
+        facts.agent_touches = facts.agent_events
+        ttr = t - facts.created_at if facts.created_at is not None else 0.0
+        _w(out.contrib, "resolution_seconds_sum", q, t, ttr)
+        _w(out.contrib, "resolution_seconds_count", q, t, 1)
+        out.observations["ttr"] = ("resolution", share((q, pr)), ttr)
+
+
+def _agent_touch(facts: Facts, t: float) -> None:
+    facts.agent_events += 1
+    fs = facts.first_solved_at
+    if fs is not None and t <= fs:
+        facts.agent_touches += 1
+
+
+def step(facts: Facts, ev: TicketEvent, fcr_reopen_window_s: float, out: Changes) -> None:
+    """Fold one more event, sorted after every event folded so far, into ``facts``.
+
+    The fields of ``facts`` move on; what the event contributes, counts and observes is
+    added to ``out`` (``facts`` itself in a whole derivation, a :class:`Journal` when one
+    event is appended). The tail (CSAT, FCR, level gauges) is not touched: see
+    :func:`tail_of`.
+    """
+    if facts.closed:
+        if not facts.after_close:
+            facts.after_close = set()
+        assert isinstance(facts.after_close, set)
+        facts.after_close.add(ev.event_id)
+        return
+    ct = facts.created_at if facts.created_at is not None else ev.t
+    t = ev.t if ev.t > ct else ct
+    f = ev.f
+    etype = ev.type
+    q = facts.queue
+    contrib = out.contrib
+    if etype == v.TICKET_STATUS_CHANGED:
+        new = f["status"]
+        st = facts.status
+        if new == v.SOLVED and st in v.UNSOLVED:
+            _solve(facts, t, ev.event_id, out)
+        elif st == v.SOLVED and new in v.UNSOLVED:
+            facts.reopens += 1
+            fs = facts.first_solved_at
+            if fs is not None and fs < t <= fs + fcr_reopen_window_s:
+                facts.reopened_in_window = True
+            _w(contrib, "reopened_tickets", q, t, 1)
+            out.counted[f"r:{ev.event_id}"] = share(("reopened", q, facts.priority))
+        facts.closed = new == v.CLOSED
+        facts.status = new
+    elif etype == v.TICKET_MESSAGE:
+        if f.get("author") == "agent" and f.get("public", True):
+            _agent_touch(facts, t)
+            if facts.first_reply_at is None:
+                facts.first_reply_at = t
+                frt = t - ct
+                _w(contrib, "first_reply_seconds_sum", q, t, frt)
+                _w(contrib, "first_reply_seconds_count", q, t, 1)
+                out.observations["frt"] = ("first_reply", share((q, facts.priority)), frt)
+    elif etype == v.INTERACTION_COMPLETED:
+        handle = float(f.get("handle", 0.0))
+        _agent_touch(facts, t)
+        b = bucket_of(t)
+        ch = facts.channel
+        _add(contrib, ("w", "handle_seconds_sum", q, ch, b), handle)
+        _add(contrib, ("w", "interactions", q, ch, b), 1)
+        out.observations[f"h:{ev.event_id}"] = ("handle", share((q, ch)), handle)
+    elif etype == v.TICKET_ASSIGNED:
+        facts.assignee = f.get("assignee")
+    elif etype == v.TICKET_QUEUE_CHANGED:
+        facts.queue = f["queue"]
+    elif etype == v.TICKET_PRIORITY_CHANGED:
+        facts.priority = f["priority"]
+    elif etype == v.SURVEY_CSAT:
+        facts.csat = (t, int(f["score"]), q)  # a later rating replaces the earlier one
+    elif etype == v.SURVEY_NPS:
+        _nps(contrib, f.get("queue") or q, t, int(f["score"]))
+
+
+def tail_of(facts: Facts) -> dict[ContribKey, float]:
+    """What depends on the fold's end state, not on one event.
+
+    CSAT (only the latest rating counts), FCR (decided by the touches and reopens around
+    the first solve) and the level gauges (the current queue, priority and status). Their
+    keys are never written by :func:`step`, so an appended event retracts the old tail and
+    adds the new one without touching the fold's own sums.
+    """
+    tail: dict[ContribKey, float] = {}
+    if facts.csat is not None:
+        t, score, cq = facts.csat
+        _w(tail, "csat_responses", cq, t, 1)
+        _w(tail, "csat_score_sum", cq, t, score)
+        if score >= 4:
+            _w(tail, "csat_satisfied", cq, t, 1)
+    fs = facts.first_solved_at
+    if fs is not None and facts.agent_touches >= 1:
+        _w(tail, "fcr_eligible_tickets", facts.first_solved_queue, fs, 1)
+        if facts.agent_touches == 1 and not facts.reopened_in_window:
+            _w(tail, "fcr_tickets", facts.first_solved_queue, fs, 1)
+    if facts.unsolved:
+        q, pr = facts.queue, facts.priority
+        _add(tail, ("l", "tickets_unsolved", q, pr, facts.status), 1)
+        if not facts.assignee:
+            _add(tail, ("l", "tickets_unassigned", q, pr, ""), 1)
+    return tail
+
+
+def add_into(contrib: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
+    """Add contributions to a ticket's sums (keys already pooled)."""
+    for key, value in extra.items():
+        old = contrib.get(key)
+        contrib[key] = 0.0 + value if old is None else old + value
+
+
+def retract_from(contrib: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
+    """Take contributions added with :func:`add_into` out again; keys left at 0 go.
+
+    Exact: tails are counts and scores, whole numbers a double holds exactly.
+    """
+    for key, value in extra.items():
+        left = contrib[key] - value
+        if left:
+            contrib[key] = left
+        else:
+            del contrib[key]
 
 
 def _nps(contrib: dict[ContribKey, float], queue: str, t: float, score: int) -> None:

@@ -1,7 +1,9 @@
 """SLA clocks of one ticket as a pure function of its events, its policies and the processing clock.
 
-Like the other facts, the clocks are re-derived from the sorted, deduplicated events on
-every change, so a late or redelivered event gives the same cycles as in-order delivery.
+Like the other facts, the clocks are a walk over the sorted, deduplicated events, so a late
+or redelivered event gives the same cycles as in-order delivery. The walk is kept after the
+last event: an event that sorts after every other (the usual case) is one more step, while
+a late one makes the ticket walk its whole history again.
 The processing clock only decides which running deadlines have already passed: a breach
 is the instant a running clock's elapsed time first exceeds its target, a pure function
 of the events, and ``now_s`` says whether that instant is in the past yet.
@@ -81,7 +83,29 @@ class _Clock:
 
 
 class _Walk:
-    """Walks a ticket's events in order, keeping its clocks and recording their outcomes."""
+    """Walks a ticket's events in order, keeping its clocks and recording their outcomes.
+
+    After the last event it is also the state to continue from: an event that sorts after
+    every other is one more :meth:`step`, not a walk of the whole history.
+    """
+
+    __slots__ = (
+        "ch",
+        "clocks",
+        "ct",
+        "ended",
+        "first_reply_done",
+        "out",
+        "policies",
+        "policy",
+        "pr",
+        "q",
+        "replied",
+        "resolution_spans",
+        "solved_once",
+        "status",
+        "unanswered_while_solved",
+    )  # fmt: skip
 
     def __init__(self, policies: PolicySet, queue: str, priority: str, channel: str) -> None:
         self.policies = policies
@@ -89,6 +113,33 @@ class _Walk:
         self.policy: SlaPolicy | None = policies.select(queue, priority, channel)
         self.clocks: dict[str, _Clock] = {}
         self.out = SlaFacts()
+        self.ct = 0.0
+        self.status = "new"
+        self.first_reply_done = self.replied = self.solved_once = False
+        self.resolution_spans: list[list[float]] = []
+        self.unanswered_while_solved = False
+        self.ended = False  # closed: nothing after it counts
+
+    @classmethod
+    def begin(cls, created: TicketEvent, policies: PolicySet) -> _Walk:
+        """The clocks a ``ticket.created`` starts (or settles, created solved or closed)."""
+        ct, cf = created.t, created.f
+        w = cls(policies, cf.get("queue") or v.OTHER_QUEUE, cf.get("priority") or "normal",
+                cf.get("channel") or "other")  # fmt: skip
+        w.ct = ct
+        w.status = status = cf.get("status") or "new"
+        w.start(FIRST_REPLY, ct, created.event_id)
+        w.start(RESOLUTION, ct, created.event_id, w.resolution_spans,
+                accruing=status != "pending")  # fmt: skip
+        if status == v.SOLVED:
+            w.stop(FIRST_REPLY, ct)
+            w.stop(RESOLUTION, ct)
+            w.business_duration(TTR_BUSINESS, ct, ct)
+            w.first_reply_done = w.solved_once = True
+        elif status == v.CLOSED:
+            w.cancel_all(ct)
+            w.ended = True
+        return w
 
     # -- outcomes ----------------------------------------------------------------------
 
@@ -204,14 +255,115 @@ class _Walk:
                 self._record(c, CANCELLED, t)
         self.clocks.clear()
 
-    def finish(self, now_s: float) -> SlaFacts:
-        """Breaches up to the processing clock, and the clocks still live at it."""
-        self.advance(now_s)
-        self.out.live = tuple(
-            LiveClock(c.sla, c.breached_s, c.deadline_s, c.at_risk_s)
-            for c in self.clocks.values() if c.cycle is not None
-        )  # fmt: skip
-        return self.out
+    # -- one event -----------------------------------------------------------------------
+
+    def step(self, ev: TicketEvent) -> None:
+        """Walk one more event, sorted after every event walked so far (after a close: none).
+
+        Its outcomes are recorded in ``self.out``.
+        """
+        if self.ended:
+            return
+        ct = self.ct
+        t = ev.t if ev.t > ct else ct
+        self.advance(t)
+        f, etype = ev.f, ev.type
+        status = self.status
+        if etype == v.TICKET_MESSAGE and f.get("public", True):
+            if f.get("author") == "agent":
+                if not self.replied:
+                    self.business_duration(FRT_BUSINESS, ct, t)
+                    self.replied = True
+                self.stop(FIRST_REPLY, t)
+                self.stop(NEXT_REPLY, t)
+                self.first_reply_done = True
+                self.unanswered_while_solved = False
+            elif status == v.SOLVED:
+                self.unanswered_while_solved = True
+            elif self.first_reply_done and NEXT_REPLY not in self.clocks:
+                self.start(NEXT_REPLY, t, ev.event_id)
+        elif etype == v.TICKET_STATUS_CHANGED:
+            new = f["status"]
+            if new == status:
+                return
+            if new == v.CLOSED:
+                if status in v.UNSOLVED:
+                    self.cancel_all(t)
+                self.status = new
+                self.ended = True
+                return
+            if new == v.SOLVED:
+                self.stop(FIRST_REPLY, t)
+                self.stop(NEXT_REPLY, t)
+                self.stop(RESOLUTION, t)
+                if not self.solved_once:
+                    self.business_duration(TTR_BUSINESS, ct, t)
+                self.first_reply_done = self.solved_once = True
+            elif status == v.SOLVED:  # a reopen: a new resolution cycle carrying the old time
+                self.start(RESOLUTION, t, ev.event_id, self.resolution_spans,
+                           accruing=new != "pending")  # fmt: skip
+                if self.unanswered_while_solved:
+                    self.start(NEXT_REPLY, t, ev.event_id)
+                    self.unanswered_while_solved = False
+            elif new == "pending":
+                self.pause(t)
+            elif status == "pending":
+                self.resume(t, ev.event_id)
+            self.status = new
+        elif etype == v.TICKET_QUEUE_CHANGED:
+            self.q = f["queue"]
+            self.reselect(t, ev.event_id)
+        elif etype == v.TICKET_PRIORITY_CHANGED:
+            self.pr = f["priority"]
+            self.reselect(t, ev.event_id)
+
+    def finish(self, now_s: float, default_backlog_age_s: float) -> SlaFacts:
+        """The clocks at the processing clock, leaving the walk as it was.
+
+        Breaches up to ``now_s`` are recorded in the result's maps (and only those): the
+        walk can go on with a later event, and a later ``now_s`` finishes it again.
+        """
+        walked, tail = self.out, SlaFacts()
+        self.out = tail
+        live = []
+        try:
+            for c in self.clocks.values():
+                if c.cycle is None:
+                    continue
+                if c.deadline_s is not None and c.deadline_s < now_s:
+                    self._record(c, BREACHED, c.deadline_s)
+                    live.append(LiveClock(c.sla, c.deadline_s, None, None))
+                else:
+                    live.append(LiveClock(c.sla, c.breached_s, c.deadline_s, c.at_risk_s))
+        finally:
+            self.out = walked
+        tail.live = tuple(live)
+        if self.status in v.UNSOLVED:
+            tail.backlog_after_s = _backlog_after(self.policy, self.ct, default_backlog_age_s)
+        return tail
+
+
+#: The walk, for the ticket state that keeps one to continue from.
+SlaWalk = _Walk
+
+
+def walk(events: Sequence[TicketEvent], policies: PolicySet) -> _Walk | None:
+    """The walk over a ticket's events sorted by ``(t, seq)`` (None: no ``ticket.created``).
+
+    Events timed before ``ticket.created`` count at the creation instant, as in the other
+    facts; events after a close have no effect. The walk's ``out`` holds the outcomes
+    recorded on the way.
+    """
+    created = next((e for e in events if e.type == v.TICKET_CREATED), None)
+    if created is None:
+        return None
+    w = _Walk.begin(created, policies)
+    for ev in events:
+        if w.ended:
+            break
+        if ev is not created:
+            w.step(ev)
+    return w
 
 
 def derive_sla(
@@ -223,86 +375,17 @@ def derive_sla(
 ) -> SlaFacts:
     """Derive a ticket's SLA clocks from its events sorted by ``(t, seq)``.
 
-    Events timed before ``ticket.created`` count at the creation instant, as in the other
-    facts; events after a close have no effect.
+    Everything the clocks contribute and count, up to the processing clock ``now_s``.
     """
-    created = next((e for e in events if e.type == v.TICKET_CREATED), None)
-    if created is None:
+    w = walk(events, policies)
+    if w is None:
         return SlaFacts()
-    ct, cf = created.t, created.f
-    w = _Walk(policies, cf.get("queue") or v.OTHER_QUEUE, cf.get("priority") or "normal",
-              cf.get("channel") or "other")  # fmt: skip
-    status = cf.get("status") or "new"
-    first_reply_done = False
-    replied = solved_once = False
-    resolution_spans: list[list[float]] = []
-    unanswered_while_solved = False
-
-    w.start(FIRST_REPLY, ct, created.event_id)
-    w.start(RESOLUTION, ct, created.event_id, resolution_spans, accruing=status != "pending")
-    if status == v.SOLVED:
-        w.stop(FIRST_REPLY, ct)
-        w.stop(RESOLUTION, ct)
-        w.business_duration(TTR_BUSINESS, ct, ct)
-        first_reply_done = solved_once = True
-    elif status == v.CLOSED:
-        w.cancel_all(ct)
-        return w.finish(ct)
-
-    for ev in events:
-        if ev is created:
-            continue
-        t = ev.t if ev.t > ct else ct
-        w.advance(t)
-        f, etype = ev.f, ev.type
-        if etype == v.TICKET_MESSAGE and f.get("public", True):
-            if f.get("author") == "agent":
-                if not replied:
-                    w.business_duration(FRT_BUSINESS, ct, t)
-                    replied = True
-                w.stop(FIRST_REPLY, t)
-                w.stop(NEXT_REPLY, t)
-                first_reply_done = True
-                unanswered_while_solved = False
-            elif status == v.SOLVED:
-                unanswered_while_solved = True
-            elif first_reply_done and NEXT_REPLY not in w.clocks:
-                w.start(NEXT_REPLY, t, ev.event_id)
-        elif etype == v.TICKET_STATUS_CHANGED:
-            new = f["status"]
-            if new == status:
-                continue
-            if new == v.CLOSED:
-                if status in v.UNSOLVED:
-                    w.cancel_all(t)
-                status = new
-                break
-            if new == v.SOLVED:
-                w.stop(FIRST_REPLY, t)
-                w.stop(NEXT_REPLY, t)
-                w.stop(RESOLUTION, t)
-                if not solved_once:
-                    w.business_duration(TTR_BUSINESS, ct, t)
-                first_reply_done = solved_once = True
-            elif status == v.SOLVED:  # a reopen: a new resolution cycle carrying the old time
-                w.start(RESOLUTION, t, ev.event_id, resolution_spans, accruing=new != "pending")
-                if unanswered_while_solved:
-                    w.start(NEXT_REPLY, t, ev.event_id)
-                    unanswered_while_solved = False
-            elif new == "pending":
-                w.pause(t)
-            elif status == "pending":
-                w.resume(t, ev.event_id)
-            status = new
-        elif etype == v.TICKET_QUEUE_CHANGED:
-            w.q = f["queue"]
-            w.reselect(t, ev.event_id)
-        elif etype == v.TICKET_PRIORITY_CHANGED:
-            w.pr = f["priority"]
-            w.reselect(t, ev.event_id)
-    out = w.finish(now_s)
-    if status in v.UNSOLVED:
-        out.backlog_after_s = _backlog_after(w.policy, ct, default_backlog_age_s)
+    out = w.out
+    tail = w.finish(now_s, default_backlog_age_s)
+    out.counted.update(tail.counted)
+    for key, value in tail.contrib.items():
+        out.contrib[key] = out.contrib.get(key, 0.0) + value
+    out.live, out.backlog_after_s = tail.live, tail.backlog_after_s
     return out
 
 

@@ -15,14 +15,19 @@ from stream.domain.facts import (
     ContribKey,
     CounterKey,
     Facts,
+    Journal,
     Observation,
+    add_into,
     contribution_delta,
     derive,
+    retract_from,
+    step,
+    tail_of,
 )
 from stream.domain.records import TicketEvent
 from stream.domain.rules import TicketRules
 from stream.domain.shared import share, share_str
-from stream.domain.sla_clocks import LiveClock, SlaFacts, derive_sla
+from stream.domain.sla_clocks import LiveClock, SlaFacts, SlaWalk, walk
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -96,6 +101,10 @@ class TicketState:
     # Event id -> event, only for tickets with more than _INDEX_FROM events (built on
     # demand); below that a scan of the events is as fast and the dict costs ~200 bytes.
     _ids: dict[str, TicketEvent] | None = None
+    # The SLA walk after the last event (None until ``ticket.created``): with the facts,
+    # which are their fold's state too, an event sorting after every other is folded in
+    # alone instead of walking the whole history again (see _append).
+    walk: SlaWalk | None = None
 
     @property
     def open_info(self) -> OpenInfo | None:
@@ -156,6 +165,9 @@ class TicketState:
         if self.facts.created_at is None and rec.type != v.TICKET_CREATED:
             self.held.append(HeldEvent(rec, raw, now_wall_s))
             return Outcome(HELD)
+        if (self.walk is not None and rec.type != v.TICKET_CREATED
+                and rec.order > self.events[-1].order):  # fmt: skip
+            return self._append(rec, raw, rules, now_s)
         to_add = [(rec, raw)]
         if rec.type == v.TICKET_CREATED and self.held:
             to_add.extend((h.event, h.raw) for h in self.held)
@@ -164,9 +176,98 @@ class TicketState:
         return self._insert(to_add, rules, now_s)
 
     def advance(self, rules: TicketRules, now_s: float) -> Outcome:
-        """Re-derive at a later processing clock: deadlines passed since are breaches now."""
-        new, sla = derive_ticket(self.events, rules, now_s)
-        return self._refresh(new, sla, Outcome(APPLIED))
+        """Finish the clocks again at a later processing clock: deadlines passed are breaches.
+
+        Only the SLA tail (breaches up to the processing clock) can change: the events are
+        the same.
+        """
+        outcome = Outcome(APPLIED)
+        if self.walk is None:
+            return outcome
+        was_open = self.open_info
+        old = self.sla
+        sla = self.walk.finish(now_s, rules.default_backlog_age_s)
+        facts = self.facts
+        retract_from(facts.contrib, old.contrib)
+        for fact_id in old.counted:
+            del facts.counted[fact_id]
+        add_into(facts.contrib, sla.contrib)
+        facts.counted.update(sla.counted)
+        delta = dict(sla.contrib)
+        _subtract(delta, old.contrib)
+        outcome.delta = {k: d for k, d in delta.items() if d}
+        self._count(sla.counted, outcome)
+        self.sla = _compact(sla)
+        outcome.was_open, outcome.now_open = was_open, self.open_info
+        outcome.next_deadline_s = self.sla.next_deadline_s
+        return outcome
+
+    def _append(self, rec: TicketEvent, raw: bytes, rules: TicketRules, now_s: float) -> Outcome:
+        """Fold in an event that sorts after every other: the same facts as a whole walk.
+
+        The facts and the SLA walk move on by one step; the tails (what depends on their end
+        state, and breaches up to the processing clock) are retracted and added again.
+        """
+        facts, w = self.facts, self.walk
+        assert w is not None
+        if facts.closed:
+            # Ordered after the close: it never becomes part of the ticket.
+            return Outcome(DEAD_LETTER, dead_letters=[self._after_close(rec, raw)])
+        was_open = self.open_info
+        self.events.append(rec)
+        if self._ids is not None:
+            self._ids[rec.event_id] = rec
+        old_tail, old_sla = tail_of(facts), self.sla
+        journal = Journal()
+        step(facts, rec, rules.fcr_reopen_window_s, journal)
+        walked = w.out = SlaFacts()
+        w.step(rec)
+        w.out = _NO_OUT
+        sla = w.finish(now_s, rules.default_backlog_age_s)
+        new_tail = tail_of(facts)
+        contrib, counted = facts.contrib, facts.counted
+        retract_from(contrib, old_tail)
+        retract_from(contrib, old_sla.contrib)
+        for fact_id in old_sla.counted:
+            del counted[fact_id]
+        for added in (journal.contrib, walked.contrib, new_tail, sla.contrib):
+            add_into(contrib, added)
+        counted.update(journal.counted)
+        counted.update(walked.counted)
+        counted.update(sla.counted)
+        facts.observations.update(journal.observations)
+        delta = dict(journal.contrib)
+        for added in (walked.contrib, new_tail, sla.contrib):
+            _plus(delta, added)
+        _subtract(delta, old_tail)
+        _subtract(delta, old_sla.contrib)
+        outcome = Outcome(APPLIED, applied=1)
+        outcome.delta = {k: d for k, d in delta.items() if d}
+        self._count(journal.counted, outcome)
+        self._count(walked.counted, outcome)
+        self._count(sla.counted, outcome)
+        for obs_id, obs in journal.observations.items():
+            if obs_id not in self.observed:
+                self.observed[obs_id] = obs
+                outcome.new_observations.append(obs)
+        self.sla = _compact(sla)
+        outcome.was_open, outcome.now_open = was_open, self.open_info
+        outcome.next_deadline_s = self.sla.next_deadline_s
+        return outcome
+
+    def _count(self, counted: dict[str, CounterKey], outcome: Outcome) -> None:
+        for fact_id, key in counted.items():
+            if fact_id not in self.counted:
+                self.counted[fact_id] = key
+                outcome.new_counts.append(key)
+
+    def _after_close(self, rec: TicketEvent, raw: bytes) -> DeadLetter:
+        return DeadLetter(
+            raw,
+            TICKET_CLOSED,
+            f"event ordered after the ticket closed: {rec.type} of ticket {self.ticket_id!r}",
+            rec.src,
+        )
 
     def _insert(
         self, items: list[tuple[TicketEvent, bytes]], rules: TicketRules, now_s: float
@@ -176,7 +277,7 @@ class TicketState:
             bisect.insort(self.events, rec, key=lambda e: e.order)
             if self._ids is not None:
                 self._ids[rec.event_id] = rec
-        new, sla = derive_ticket(self.events, rules, now_s)
+        new, sla, self.walk = _derive(self.events, rules, now_s)
         outcome = Outcome(APPLIED)
         for i, (rec, raw) in enumerate(items):
             if rec.event_id in new.after_close and rec.event_id not in old.after_close:
@@ -185,15 +286,7 @@ class TicketState:
                 if self._ids is not None:
                     del self._ids[rec.event_id]
                 new.after_close = new.after_close - {rec.event_id}
-                outcome.dead_letters.append(
-                    DeadLetter(
-                        raw,
-                        TICKET_CLOSED,
-                        f"event ordered after the ticket closed: "
-                        f"{rec.type} of ticket {self.ticket_id!r}",
-                        rec.src,
-                    )
-                )
+                outcome.dead_letters.append(self._after_close(rec, raw))
                 if i == 0:
                     outcome.status = DEAD_LETTER
             else:
@@ -267,7 +360,7 @@ class TicketState:
                 for k, (m, labels, val) in data["o"].items()
             },
         )
-        state.facts, state.sla = derive_ticket(events, rules, now_s)
+        state.facts, state.sla, state.walk = _derive(events, rules, now_s)
         return state
 
 
@@ -277,20 +370,50 @@ def derive_ticket(
     """All facts of a ticket: the event facts plus its SLA clocks at processing clock ``now_s``.
 
     The SLA contributions and counted outcomes are merged into the facts, so one delta and
-    one counted map cover both; the SLA facts keep only their live clocks (the merged maps
-    would be a second copy held by every ticket).
+    one counted map cover both; the SLA facts keep their live clocks and, in their own maps,
+    only the breaches that the processing clock decided (the tail a later clock redoes).
     """
-    facts = derive(events, fcr_reopen_window_s=rules.fcr_reopen_window_s)
-    if facts.created_at is None:
-        return facts, SlaFacts()
-    sla = derive_sla(events, rules.policies, now_s=now_s,
-                     default_backlog_age_s=rules.default_backlog_age_s)  # fmt: skip
-    facts.contrib.update(sla.contrib)
-    facts.counted.update(sla.counted)
-    sla.contrib, sla.counted = _MERGED, _MERGED
+    facts, sla, _ = _derive(events, rules, now_s)
     return facts, sla
 
 
-#: What the SLA facts of a derived ticket hold in place of their merged maps: one shared
-#: empty dict (nothing writes to a derived ticket's SLA maps; the walk fills fresh ones).
-_MERGED: dict[Any, Any] = {}
+def _derive(
+    events: list[TicketEvent], rules: TicketRules, now_s: float
+) -> tuple[Facts, SlaFacts, SlaWalk | None]:
+    facts = derive(events, fcr_reopen_window_s=rules.fcr_reopen_window_s)
+    if facts.created_at is None:
+        return facts, SlaFacts(), None
+    w = walk(events, rules.policies)
+    assert w is not None
+    walked, w.out = w.out, _NO_OUT
+    sla = w.finish(now_s, rules.default_backlog_age_s)
+    add_into(facts.contrib, walked.contrib)
+    facts.counted.update(walked.counted)
+    add_into(facts.contrib, sla.contrib)
+    facts.counted.update(sla.counted)
+    return facts, _compact(sla), w
+
+
+def _compact(sla: SlaFacts) -> SlaFacts:
+    """Empty tail maps become one shared empty map (most tickets have no pending breach)."""
+    if not sla.contrib:
+        sla.contrib = _EMPTY
+    if not sla.counted:
+        sla.counted = _EMPTY
+    return sla
+
+
+def _plus(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
+    for key, value in extra.items():
+        into[key] = into.get(key, 0.0) + value
+
+
+def _subtract(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
+    for key, value in extra.items():
+        into[key] = into.get(key, 0.0) - value
+
+
+#: One shared empty map for SLA facts with no tail; nothing writes to a stored tail.
+_EMPTY: dict[Any, Any] = {}
+#: Where a stored walk would record outcomes: never written, each step swaps in a journal.
+_NO_OUT = SlaFacts(_EMPTY, _EMPTY)
