@@ -74,12 +74,20 @@ class _Clock:
     """One clock's activity (its accrual spans) and its current cycle under a policy."""
 
     sla: str
-    spans: list[list[float]]  # [start, end]; the last one is open while accruing
+    #: Accrual spans, flat: start, end, start, end...; the last one is open while accruing
+    #: (one list of floats per clock, not a list of pairs: every open ticket holds a few).
+    spans: list[float]
     accruing: bool = True
-    cycle: str | None = None
+    #: Id of the event that started the current cycle (None: no cycle under the policy).
+    cause: str | None = None
     breached_s: float | None = None
     deadline_s: float | None = None
     at_risk_s: float | None = None
+
+    @property
+    def cycle(self) -> str | None:
+        """The cycle's identity: the clock and the event that started it."""
+        return None if self.cause is None else f"{self.sla}:{self.cause}"
 
 
 class _Walk:
@@ -116,7 +124,7 @@ class _Walk:
         self.ct = 0.0
         self.status = "new"
         self.first_reply_done = self.replied = self.solved_once = False
-        self.resolution_spans: list[list[float]] = []
+        self.resolution_spans: list[float] = []
         self.unanswered_while_solved = False
         self.ended = False  # closed: nothing after it counts
 
@@ -144,8 +152,10 @@ class _Walk:
     # -- outcomes ----------------------------------------------------------------------
 
     def _record(self, c: _Clock, outcome: str, at_s: float) -> None:
-        assert c.cycle is not None
-        self.out.counted[f"sla:{c.cycle}"] = share((_METRIC[outcome], self.q, self.pr, c.sla))
+        assert c.cause is not None
+        self.out.counted[f"sla:{c.sla}:{c.cause}"] = share(
+            (_METRIC[outcome], self.q, self.pr, c.sla)
+        )
         if outcome != CANCELLED:
             key: ContribKey = share(("w", _METRIC[outcome], self.q, c.sla, bucket_of(at_s)))
             self.out.contrib[key] = self.out.contrib.get(key, 0.0) + 1.0
@@ -182,19 +192,20 @@ class _Walk:
         policy = self.policy
         target = None if policy is None else policy.targets.get(c.sla)
         if policy is None or target is None:
-            if c.cycle is not None and c.breached_s is None:
+            if c.cause is not None and c.breached_s is None:
                 self._record(c, CANCELLED, t)
-            c.cycle, c.breached_s, c.deadline_s, c.at_risk_s = None, None, None, None
+            c.cause, c.breached_s, c.deadline_s, c.at_risk_s = None, None, None, None
             return
-        if c.cycle is None:
-            c.cycle = f"{c.sla}:{cause}"
+        if c.cause is None:
+            c.cause = cause
         if c.breached_s is not None:
             return
         cal = policy.calendar
         elapsed = 0.0
-        last = len(c.spans) - 1 if c.accruing else -1  # the open span runs up to t
-        for i, (a, b) in enumerate(c.spans):
-            elapsed += cal.business_seconds(a, t if i == last else b)
+        spans = c.spans
+        last = len(spans) - 2 if c.accruing else -1  # the open span runs up to t
+        for i in range(0, len(spans), 2):
+            elapsed += cal.business_seconds(spans[i], t if i == last else spans[i + 1])
         if elapsed > target:
             self._breach(c, t)
             return
@@ -213,12 +224,12 @@ class _Walk:
 
     # -- clock transitions -------------------------------------------------------------
 
-    def start(self, sla: str, t: float, cause: str, spans: list[list[float]] | None = None,
+    def start(self, sla: str, t: float, cause: str, spans: list[float] | None = None,
               *, accruing: bool = True) -> None:  # fmt: skip
         """Start a clock (its spans may carry earlier cycles' time, as on reopen)."""
         spans = [] if spans is None else spans
         if accruing:
-            spans.append([t, t])
+            spans += (t, t)
         c = self.clocks[sla] = _Clock(sla, spans, accruing)
         self.measure(c, t, cause)
 
@@ -228,15 +239,15 @@ class _Walk:
         if c is None:
             return
         if c.accruing:
-            c.spans[-1][1] = t
-        if c.cycle is not None and c.breached_s is None:
+            c.spans[-1] = t
+        if c.cause is not None and c.breached_s is None:
             self._record(c, ACHIEVED, t)
 
     def pause(self, t: float) -> None:
         """Pause the resolution clock (the ticket waits on the customer)."""
         c = self.clocks.get(RESOLUTION)
         if c is not None and c.accruing:
-            c.spans[-1][1] = t
+            c.spans[-1] = t
             c.accruing = False
             c.deadline_s = c.at_risk_s = None
 
@@ -244,14 +255,14 @@ class _Walk:
         """Resume the resolution clock; past its target already, it breaches now."""
         c = self.clocks.get(RESOLUTION)
         if c is not None and not c.accruing:
-            c.spans.append([t, t])
+            c.spans += (t, t)
             c.accruing = True
             self.measure(c, t, cause)
 
     def cancel_all(self, t: float) -> None:
         """The ticket closed unsolved: every running cycle is cancelled."""
         for c in self.clocks.values():
-            if c.cycle is not None and c.breached_s is None:
+            if c.cause is not None and c.breached_s is None:
                 self._record(c, CANCELLED, t)
         self.clocks.clear()
 
@@ -328,7 +339,7 @@ class _Walk:
         live = []
         try:
             for c in self.clocks.values():
-                if c.cycle is None:
+                if c.cause is None:
                     continue
                 if c.deadline_s is not None and c.deadline_s < now_s:
                     self._record(c, BREACHED, c.deadline_s)

@@ -92,10 +92,12 @@ class TicketState:
     ticket_id: str
     partition: int
     events: list[TicketEvent] = field(default_factory=list)
-    held: list[HeldEvent] = field(default_factory=list)
+    # Held and observed are empty for most open tickets: they share one empty object until
+    # they get an entry (never mutated while shared: see _hold and _observe).
+    held: list[HeldEvent] = field(default_factory=lambda: _NO_HELD)
     seq: int = 0
     counted: dict[str, CounterKey] = field(default_factory=dict)
-    observed: dict[str, Observation] = field(default_factory=dict)
+    observed: dict[str, Observation] = field(default_factory=lambda: _NO_OBSERVED)
     facts: Facts = field(default_factory=Facts)
     sla: SlaFacts = field(default_factory=SlaFacts)
     # Event id -> event, only for tickets with more than _INDEX_FROM events (built on
@@ -163,7 +165,7 @@ class TicketState:
         self.seq += 1
         rec = TicketEvent.from_event(event, t=t, seq=self.seq, src=src, via=via)
         if self.facts.created_at is None and rec.type != v.TICKET_CREATED:
-            self.held.append(HeldEvent(rec, raw, now_wall_s))
+            self.held = [*self.held, HeldEvent(rec, raw, now_wall_s)]
             return Outcome(HELD)
         if (self.walk is not None and rec.type != v.TICKET_CREATED
                 and rec.order > self.events[-1].order):  # fmt: skip
@@ -172,7 +174,7 @@ class TicketState:
         if rec.type == v.TICKET_CREATED and self.held:
             to_add.extend((h.event, h.raw) for h in self.held)
             rec.f["_released"] = len(self.held)
-            self.held.clear()
+            self.held = _NO_HELD
         return self._insert(to_add, rules, now_s)
 
     def advance(self, rules: TicketRules, now_s: float) -> Outcome:
@@ -248,6 +250,8 @@ class TicketState:
         self._count(sla.counted, outcome)
         for obs_id, obs in journal.observations.items():
             if obs_id not in self.observed:
+                if self.observed is _NO_OBSERVED:
+                    self.observed = {}
                 self.observed[obs_id] = obs
                 outcome.new_observations.append(obs)
         self.sla = _compact(sla)
@@ -306,6 +310,8 @@ class TicketState:
                 outcome.new_counts.append(key)
         for obs_id, obs in new.observations.items():
             if obs_id not in self.observed:
+                if self.observed is _NO_OBSERVED:
+                    self.observed = {}
                 self.observed[obs_id] = obs
                 outcome.new_observations.append(obs)
         outcome.was_open, outcome.now_open = was_open, self.open_info
@@ -317,7 +323,7 @@ class TicketState:
         expired = [h for h in self.held if now_wall_s - h.arrived_wall_s >= orphan_timeout_s]
         if not expired:
             return []
-        self.held = [h for h in self.held if h not in expired]
+        self.held = [h for h in self.held if h not in expired] or _NO_HELD
         return [
             DeadLetter(
                 h.raw,
@@ -352,13 +358,15 @@ class TicketState:
             held=[
                 HeldEvent(TicketEvent.from_list(e), raw.encode(), float(ts))
                 for e, raw, ts in data["h"]
-            ],
+            ]
+            or _NO_HELD,
             seq=int(data["n"]),
             counted={k: share(tuple(key)) for k, key in data["c"].items()},
             observed={
                 k: (share_str(m), share(tuple(labels)), float(val))
                 for k, (m, labels, val) in data["o"].items()
-            },
+            }
+            or _NO_OBSERVED,
         )
         state.facts, state.sla, state.walk = _derive(events, rules, now_s)
         return state
@@ -413,6 +421,9 @@ def _subtract(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> 
         into[key] = into.get(key, 0.0) - value
 
 
+#: Shared empty values of tickets with nothing held or observed (see TicketState).
+_NO_HELD: list[HeldEvent] = []
+_NO_OBSERVED: dict[str, Observation] = {}
 #: One shared empty map for SLA facts with no tail; nothing writes to a stored tail.
 _EMPTY: dict[Any, Any] = {}
 #: Where a stored walk would record outcomes: never written, each step swaps in a journal.
