@@ -12,17 +12,20 @@ from typing import Any
 import faust
 from faust.types import TP, TableT
 
+from stream.domain.ticket import DeadLetter
 from stream.processing.config import ProcessorConfig
 from stream.processing.messages import (
     DETAIL_HEADER,
     REASON_HEADER,
     SRC_HEADER,
     TRUNCATED_HEADER,
+    Forward,
     Message,
 )
 from stream.processing.processor import Processor
 from stream.processing.snapshot import Snapshot, take_snapshot
 from stream.wiring.broker_health import BrokerHealth
+from stream.wiring.delivery import Sent, deliver
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 #: takes about a second of CPU; without turns, /healthz, /metrics and Faust's own tasks
 #: would wait for all of it (a liveness probe with a 1 s timeout fails at full load).
 YIELD_EVERY = 200
+#: A dead letter the broker refuses as too large is sent again cut to this: Kafka's default
+#: ``max.message.bytes`` (1 MiB plus framing) less room for the headers.
+DLQ_FALLBACK_VALUE_BYTES = 1024 * 1024 - 64 * 1024
 
 
 def _headers(raw: Any) -> dict[str, bytes]:
@@ -159,8 +165,8 @@ class Runtime:
     async def process_messages(self, messages: list[Any]) -> None:
         """Apply the messages of one fetch (see ``FastConsumer``), then ack them.
 
-        Acked only once their effects are handed to the producer, which Faust flushes
-        before it commits: an offset is never committed before its effects are sent.
+        Acked only once their effects are on the broker (``flush_effects`` waits for
+        them): an offset is never committed before its effects are sent.
         """
         ack = self.app.consumer.ack
         size = self.batch_size
@@ -209,35 +215,58 @@ class Runtime:
             return len(messages)
 
     async def flush_effects(self) -> None:
-        """Send changelog writes, dead letters and re-key forwards.
+        """Send changelog writes, dead letters and re-key forwards, and wait until sent.
 
-        All go through Faust's producer, which Faust flushes before it commits offsets: a
-        message's offset is never committed before its effects are on the broker.
+        The messages whose effects these are get acked only once this returns: Faust's
+        producer does not fail a commit when a send failed, so the wait is what keeps an
+        offset from being committed before its effects are on the broker (see
+        ``stream.wiring.delivery`` for what happens to a send that fails).
         """
         effects = self.processor.take_effects()
-        for dl in effects.dead_letters:
-            headers = [(REASON_HEADER, dl.reason.encode()), (DETAIL_HEADER, dl.detail.encode()),
-                       (SRC_HEADER, dl.src.encode())]  # fmt: skip
-            raw = dl.raw
-            if len(raw) > self.dlq_max_value_bytes:
-                # Larger than the producer may send (the broker delivered it, so it allows
-                # more than Kafka's default): the send would raise and stop the agent on
-                # every restart. The head of the message goes, and its original length.
-                raw = raw[: self.dlq_max_value_bytes]
-                headers.append((TRUNCATED_HEADER, str(len(dl.raw)).encode()))
-                log.warning("dead letter %s: value of %d bytes cut to %d to fit the producer",
-                            dl.src, len(dl.raw), len(raw))  # fmt: skip
-            await self.dlq_topic.send(key=None, value=raw, headers=headers)
-        for fwd in effects.forwards:
-            await self.rekey_topic.send(
-                key=fwd.key, value=fwd.value, partition=fwd.partition,
-                headers=[(SRC_HEADER, fwd.src.encode())],
-            )  # fmt: skip
-        for partition, key, value in effects.writes:
+        records = [self._dead_letter(dl.raw, dl) for dl in effects.dead_letters]
+        records += [self._forward(fwd) for fwd in effects.forwards]
+        records += [self._write(p, key, value) for p, key, value in effects.writes]
+        if records:
+            await deliver(records)
+
+    def _dead_letter(self, value: bytes, dl: DeadLetter, limit: int | None = None) -> Sent:
+        headers = [(REASON_HEADER, dl.reason.encode()), (DETAIL_HEADER, dl.detail.encode()),
+                   (SRC_HEADER, dl.src.encode())]  # fmt: skip
+        limit = self.dlq_max_value_bytes if limit is None else limit
+        raw = value
+        if len(raw) > limit:
+            # Larger than the producer (or, on a second try, the broker) takes: the send
+            # would fail on every restart. The head of the message goes, and its length.
+            raw = raw[:limit]
+            headers.append((TRUNCATED_HEADER, str(len(dl.raw)).encode()))
+            log.warning("dead letter %s: value of %d bytes cut to %d to fit the producer",
+                        dl.src, len(dl.raw), len(raw))  # fmt: skip
+
+        def cut() -> Sent | None:
+            if len(raw) <= DLQ_FALLBACK_VALUE_BYTES:
+                return None
+            return self._dead_letter(dl.raw, dl, DLQ_FALLBACK_VALUE_BYTES)
+
+        return Sent(
+            f"dead letter of {dl.src} ({len(raw)} bytes) to {self.config.dlq_topic}",
+            lambda: self.dlq_topic.send(key=None, value=raw, headers=headers, force=True),
+            cut=cut,
+        )  # fmt: skip
+
+    def _forward(self, fwd: Forward) -> Sent:
+        return Sent(
+            f"re-key forward of {fwd.src} to {self.config.rekey_topic}[{fwd.partition}]",
+            lambda: self.rekey_topic.send(key=fwd.key, value=fwd.value, partition=fwd.partition,
+                                          headers=[(SRC_HEADER, fwd.src.encode())], force=True),
+        )  # fmt: skip
+
+    def _write(self, partition: int, key: str, value: dict[str, Any] | None) -> Sent:
+        async def send() -> Any:
             if value is None:  # a tombstone, as Faust writes for a deleted key
-                self.table.send_changelog(partition, key, None, value_serializer="raw")
-            else:
-                self.table.send_changelog(partition, key, value)
+                return self.table.send_changelog(partition, key, None, value_serializer="raw")
+            return self.table.send_changelog(partition, key, value)
+
+        return Sent(f"changelog write of {key!r} (partition {partition})", send)
 
     async def fire_deadlines(self) -> None:
         """Turn SLA deadlines the processing clock has passed into breaches (timer, ~1 s)."""
