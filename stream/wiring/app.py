@@ -23,6 +23,8 @@ STATE_TABLE = "state"
 #: its own limit): far above the 1 MiB Kafka accepts by default, so that every consumed
 #: message can be dead-lettered with its original bytes.
 PRODUCER_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: Largest record batch the producer builds (changelog batches fill it).
+PRODUCER_MAX_BATCH_BYTES = 512 * 1024
 #: Room left in a produce request for a dead letter's headers (a detail line is at most
 #: 300 characters) and the record framing: longer values are cut (see Runtime.flush_effects).
 DLQ_HEADROOM_BYTES = 64 * 1024
@@ -77,6 +79,10 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         web_host=settings.web_host,
         web_port=settings.web_port,
         producer_linger_ms=5,
+        # Changelog writes go out as whole record batches (see stream.wiring.changelog):
+        # a batch of 5,000 events writes about 3 MB. Half of Kafka's default record-batch
+        # limit (message.max.bytes, 1 MiB) per batch keeps the round trips few.
+        producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
         # A dead letter is the consumed message unchanged plus ~400 bytes of headers, so the
         # producer must take whatever the broker delivered: at Faust's 1,000,000-byte default
         # a 1 MB input (Kafka accepts up to 1 MiB) made the send raise and crash the agent.
@@ -192,8 +198,5 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
 
     app.on_partitions_revoked.connect(revoked)
 
-    # Faust buffers send_soon() messages (changelog writes) and warns past 100; a batch
-    # writes up to one record per touched ticket, so size the buffer for a whole batch.
-    app.producer.buffer.max_messages = max(100, 2 * settings.batch_size)
     web.register(app, runtime, staffing)
     return app, runtime

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from stream.processing.messages import (
 from stream.processing.processor import Processor
 from stream.processing.snapshot import Snapshot, take_snapshot
 from stream.wiring.broker_health import BrokerHealth
+from stream.wiring.changelog import ChangelogWriter
 from stream.wiring.delivery import Sent, deliver
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,14 @@ class Runtime:
         broker_health: BrokerHealth | None = None,
         dlq_max_value_bytes: int = 16 * 1024 * 1024 - 64 * 1024,
         batch_size: int = 5000,
+        changelog: ChangelogWriter | None = None,
     ) -> None:
         self.app = app
+        # Faust's own producer, its aiokafka producer reached when the first batch is sent.
+        self.changelog = changelog or ChangelogWriter(
+            lambda: app.producer._ensure_producer(),  # type: ignore[attr-defined]
+            table.changelog_topic.get_topic_name(),
+        )
         self.batch_size = batch_size
         # The longest dead-letter value sent whole: the producer's request limit less room
         # for the record's headers and framing.
@@ -175,23 +181,6 @@ class Runtime:
             await self._apply(chunk)
             for m in chunk:
                 ack(m)
-            await self.wait_for_producer()
-
-    async def wait_for_producer(self) -> None:
-        """Wait while Faust's producer buffer holds more than its limit of unsent records.
-
-        Faust's stream path waits for this before each message (its conductor calls
-        ``wait_until_ebb``); a batch handed over from the fetch has to do it itself. Without
-        it, reading a backlog outran the changelog writes: 73,000 records (each a ticket's
-        dict) were waiting after 200,000 new tickets, and RSS per ticket rose by a fifth.
-        """
-        buffer: Any = self.app.producer.buffer  # a ProducerBuffer: its message_sent event
-        limit = buffer.max_messages
-        while buffer.size > limit and not buffer.should_stop:
-            buffer.message_sent.clear()
-            # Nothing sent for 0.1 s (the broker is slow or away): look again.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(buffer.message_sent.wait(), timeout=0.1)
 
     async def _apply(self, messages: list[Any]) -> int:
         async with self._applying:
@@ -225,7 +214,8 @@ class Runtime:
         effects = self.processor.take_effects()
         records = [self._dead_letter(dl.raw, dl) for dl in effects.dead_letters]
         records += [self._forward(fwd) for fwd in effects.forwards]
-        records += [self._write(p, key, value) for p, key, value in effects.writes]
+        # Last: a partition's record follows its ticket states (see ChangelogWriter).
+        records += self.changelog.sends(effects.writes)
         if records:
             await deliver(records)
 
@@ -259,14 +249,6 @@ class Runtime:
             lambda: self.rekey_topic.send(key=fwd.key, value=fwd.value, partition=fwd.partition,
                                           headers=[(SRC_HEADER, fwd.src.encode())], force=True),
         )  # fmt: skip
-
-    def _write(self, partition: int, key: str, value: dict[str, Any] | None) -> Sent:
-        async def send() -> Any:
-            if value is None:  # a tombstone, as Faust writes for a deleted key
-                return self.table.send_changelog(partition, key, None, value_serializer="raw")
-            return self.table.send_changelog(partition, key, value)
-
-        return Sent(f"changelog write of {key!r} (partition {partition})", send)
 
     async def fire_deadlines(self) -> None:
         """Turn SLA deadlines the processing clock has passed into breaches (timer, ~1 s)."""
