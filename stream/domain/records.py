@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stream.domain import vocabulary as v
-from stream.domain.shared import share_str
+from stream.domain.shared import share_fields, share_str
 
 # Only the fields that ticket facts depend on are kept; the rest of an event's payload is
 # forwarded nowhere, which keeps per-ticket state small.
@@ -35,7 +35,8 @@ class TicketEvent:
         src: Kafka coordinates of the original message (``topic:partition:offset``), so a
             redelivery after a crash is told apart from a genuine duplicate.
         via: coordinates of the delivering message (differs from ``src`` when re-keyed).
-        f: the type's own fields that facts depend on.
+        f: the type's own fields that facts depend on; shared by equal events, so never
+            changed in place (see :func:`stream.domain.shared.share_fields`).
     """
 
     event_id: str
@@ -54,15 +55,13 @@ class TicketEvent:
         etype = share_str(event["type"])
         # Types and field values (queues, statuses, authors...) repeat across thousands of
         # tickets: one interned copy each (see stream.domain.shared).
-        fields = {k: share_str(event.get(k)) for k in _KEPT_FIELDS.get(etype, ())}
-        if etype == v.INTERACTION_COMPLETED:
-            fields["handle"] = (
-                float(event.get("talk_seconds", 0))
-                + float(event.get("hold_seconds", 0))
-                + float(event.get("wrap_seconds", 0))
-            )
         via = src if via == src else via  # one string when not re-keyed
-        return cls(event["event_id"], etype, t, seq, src, via, fields)
+        if etype == v.INTERACTION_COMPLETED:  # a handle time of its own: nothing to share
+            handle = (float(event.get("talk_seconds", 0)) + float(event.get("hold_seconds", 0))
+                      + float(event.get("wrap_seconds", 0)))  # fmt: skip
+            return cls(event["event_id"], etype, t, seq, src, via, {"handle": handle})
+        fields = {k: share_str(event.get(k)) for k in _KEPT_FIELDS.get(etype, ())}
+        return cls(event["event_id"], etype, t, seq, src, via, share_fields(fields))
 
     @property
     def order(self) -> tuple[float, int]:
@@ -78,5 +77,7 @@ class TicketEvent:
         """Inverse of :meth:`to_list`."""
         event_id, etype, t, seq, src, via, fields = data
         fields = {k: share_str(x) for k, x in fields.items()}
+        if etype != v.INTERACTION_COMPLETED:
+            fields = share_fields(fields)
         via = src if via == src else via
         return cls(event_id, share_str(etype), float(t), int(seq), src, via, fields)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from stream.domain import vocabulary as v
 from stream.domain.facts import ContribKey, CounterKey
@@ -62,11 +63,20 @@ class SlaFacts:
     counted: dict[str, CounterKey] = field(default_factory=dict)
     live: tuple[LiveClock, ...] = ()
     backlog_after_s: float | None = None
+    #: The earliest breach instant still ahead, for the deadline queue.
+    next_deadline_s: float | None = None
 
-    @property
-    def next_deadline_s(self) -> float | None:
-        """The earliest breach instant still ahead, for the deadline queue."""
-        return min((c.deadline_s for c in self.live if c.deadline_s is not None), default=None)
+
+class Outcomes(Protocol):
+    """Where a walk records outcomes: its own :class:`SlaFacts`, or a step's journal."""
+
+    contrib: dict[ContribKey, float]
+    counted: dict[str, CounterKey]
+
+
+#: The maps of SLA facts that recorded nothing: one shared empty dict, never written.
+NO_OUTCOMES: dict[Any, Any] = {}
+_UNSET: Any = object()
 
 
 @dataclass(slots=True)
@@ -98,6 +108,8 @@ class _Walk:
     """
 
     __slots__ = (
+        "_backlog_for",
+        "_backlog_s",
         "ch",
         "clocks",
         "ct",
@@ -120,7 +132,10 @@ class _Walk:
         self.q, self.pr, self.ch = queue, priority, channel
         self.policy: SlaPolicy | None = policies.select(queue, priority, channel)
         self.clocks: dict[str, _Clock] = {}
-        self.out = SlaFacts()
+        self.out: Outcomes = SlaFacts()
+        # The backlog instant depends on the policy and the creation only: kept per policy.
+        self._backlog_for: SlaPolicy | None = _UNSET
+        self._backlog_s: float = 0.0
         self.ct = 0.0
         self.status = "new"
         self.first_reply_done = self.replied = self.solved_once = False
@@ -334,23 +349,34 @@ class _Walk:
         Breaches up to ``now_s`` are recorded in the result's maps (and only those): the
         walk can go on with a later event, and a later ``now_s`` finishes it again.
         """
-        walked, tail = self.out, SlaFacts()
-        self.out = tail
+        walked = self.out
+        tail: SlaFacts | None = None  # maps made only when a breach is recorded
         live = []
+        deadline: float | None = None
         try:
             for c in self.clocks.values():
                 if c.cause is None:
                     continue
-                if c.deadline_s is not None and c.deadline_s < now_s:
-                    self._record(c, BREACHED, c.deadline_s)
-                    live.append(LiveClock(c.sla, c.deadline_s, None, None))
+                due = c.deadline_s
+                if due is not None and due < now_s:
+                    if tail is None:
+                        self.out = tail = SlaFacts()
+                    self._record(c, BREACHED, due)
+                    live.append(LiveClock(c.sla, due, None, None))
                 else:
-                    live.append(LiveClock(c.sla, c.breached_s, c.deadline_s, c.at_risk_s))
+                    if due is not None and (deadline is None or due < deadline):
+                        deadline = due
+                    live.append(LiveClock(c.sla, c.breached_s, due, c.at_risk_s))
         finally:
             self.out = walked
-        tail.live = tuple(live)
+        if tail is None:
+            tail = SlaFacts(NO_OUTCOMES, NO_OUTCOMES)
+        tail.live, tail.next_deadline_s = tuple(live), deadline
         if self.status in v.UNSOLVED:
-            tail.backlog_after_s = _backlog_after(self.policy, self.ct, default_backlog_age_s)
+            if self._backlog_for is not self.policy:
+                self._backlog_for = self.policy
+                self._backlog_s = _backlog_after(self.policy, self.ct, default_backlog_age_s)
+            tail.backlog_after_s = self._backlog_s
         return tail
 
 
@@ -392,11 +418,13 @@ def derive_sla(
     if w is None:
         return SlaFacts()
     out = w.out
+    assert isinstance(out, SlaFacts)  # a fresh walk records in its own SlaFacts
     tail = w.finish(now_s, default_backlog_age_s)
     out.counted.update(tail.counted)
     for key, value in tail.contrib.items():
         out.contrib[key] = out.contrib.get(key, 0.0) + value
     out.live, out.backlog_after_s = tail.live, tail.backlog_after_s
+    out.next_deadline_s = tail.next_deadline_s
     return out
 
 

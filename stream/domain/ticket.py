@@ -27,7 +27,7 @@ from stream.domain.facts import (
 from stream.domain.records import TicketEvent
 from stream.domain.rules import TicketRules
 from stream.domain.shared import share, share_str
-from stream.domain.sla_clocks import LiveClock, SlaFacts, SlaWalk, walk
+from stream.domain.sla_clocks import NO_OUTCOMES, LiveClock, SlaFacts, SlaWalk, walk
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -173,7 +173,7 @@ class TicketState:
         to_add = [(rec, raw)]
         if rec.type == v.TICKET_CREATED and self.held:
             to_add.extend((h.event, h.raw) for h in self.held)
-            rec.f["_released"] = len(self.held)
+            rec.f = {**rec.f, "_released": len(self.held)}  # f may be shared: a copy
             self.held = _NO_HELD
         return self._insert(to_add, rules, now_s)
 
@@ -199,9 +199,9 @@ class TicketState:
         _subtract(delta, old.contrib)
         outcome.delta = {k: d for k, d in delta.items() if d}
         self._count(sla.counted, outcome)
-        self.sla = _compact(sla)
+        self.sla = sla
         outcome.was_open, outcome.now_open = was_open, self.open_info
-        outcome.next_deadline_s = self.sla.next_deadline_s
+        outcome.next_deadline_s = sla.next_deadline_s
         return outcome
 
     def _append(self, rec: TicketEvent, raw: bytes, rules: TicketRules, now_s: float) -> Outcome:
@@ -220,33 +220,41 @@ class TicketState:
         if self._ids is not None:
             self._ids[rec.event_id] = rec
         old_tail, old_sla = tail_of(facts), self.sla
+        # One journal for both steps: their keys never meet (facts and SLA metrics).
         journal = Journal()
         step(facts, rec, rules.fcr_reopen_window_s, journal)
-        walked = w.out = SlaFacts()
+        w.out = journal
         w.step(rec)
         w.out = _NO_OUT
         sla = w.finish(now_s, rules.default_backlog_age_s)
         new_tail = tail_of(facts)
         contrib, counted = facts.contrib, facts.counted
-        retract_from(contrib, old_tail)
-        retract_from(contrib, old_sla.contrib)
+        if old_tail:
+            retract_from(contrib, old_tail)
+        if old_sla.contrib:
+            retract_from(contrib, old_sla.contrib)
         for fact_id in old_sla.counted:
             del counted[fact_id]
-        for added in (journal.contrib, walked.contrib, new_tail, sla.contrib):
-            add_into(contrib, added)
-        counted.update(journal.counted)
-        counted.update(walked.counted)
-        counted.update(sla.counted)
-        facts.observations.update(journal.observations)
-        delta = dict(journal.contrib)
-        for added in (walked.contrib, new_tail, sla.contrib):
-            _plus(delta, added)
+        add_into(contrib, journal.contrib)
+        add_into(contrib, new_tail)
+        if sla.contrib:
+            add_into(contrib, sla.contrib)
+        if journal.counted:
+            counted.update(journal.counted)
+        if sla.counted:
+            counted.update(sla.counted)
+        if journal.observations:
+            if facts.observations is _EMPTY:
+                facts.observations = {}
+            facts.observations.update(journal.observations)
+        delta = journal.contrib  # the journal is this step's own: it becomes the delta
+        _plus(delta, new_tail)
+        _plus(delta, sla.contrib)
         _subtract(delta, old_tail)
         _subtract(delta, old_sla.contrib)
         outcome = Outcome(APPLIED, applied=1)
         outcome.delta = {k: d for k, d in delta.items() if d}
         self._count(journal.counted, outcome)
-        self._count(walked.counted, outcome)
         self._count(sla.counted, outcome)
         for obs_id, obs in journal.observations.items():
             if obs_id not in self.observed:
@@ -254,9 +262,9 @@ class TicketState:
                     self.observed = {}
                 self.observed[obs_id] = obs
                 outcome.new_observations.append(obs)
-        self.sla = _compact(sla)
+        self.sla = sla
         outcome.was_open, outcome.now_open = was_open, self.open_info
-        outcome.next_deadline_s = self.sla.next_deadline_s
+        outcome.next_deadline_s = sla.next_deadline_s
         return outcome
 
     def _count(self, counted: dict[str, CounterKey], outcome: Outcome) -> None:
@@ -399,16 +407,9 @@ def _derive(
     facts.counted.update(walked.counted)
     add_into(facts.contrib, sla.contrib)
     facts.counted.update(sla.counted)
-    return facts, _compact(sla), w
-
-
-def _compact(sla: SlaFacts) -> SlaFacts:
-    """Empty tail maps become one shared empty map (most tickets have no pending breach)."""
-    if not sla.contrib:
-        sla.contrib = _EMPTY
-    if not sla.counted:
-        sla.counted = _EMPTY
-    return sla
+    if not facts.observations:
+        facts.observations = _EMPTY  # most open tickets observed nothing yet
+    return facts, sla, w
 
 
 def _plus(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
@@ -424,7 +425,7 @@ def _subtract(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> 
 #: Shared empty values of tickets with nothing held or observed (see TicketState).
 _NO_HELD: list[HeldEvent] = []
 _NO_OBSERVED: dict[str, Observation] = {}
-#: One shared empty map for SLA facts with no tail; nothing writes to a stored tail.
-_EMPTY: dict[Any, Any] = {}
+#: One shared empty map (SLA facts with no tail, facts with no observations); never written.
+_EMPTY: dict[Any, Any] = NO_OUTCOMES
 #: Where a stored walk would record outcomes: never written, each step swaps in a journal.
 _NO_OUT = SlaFacts(_EMPTY, _EMPTY)

@@ -84,3 +84,4 @@ async def test_changelog__faust_exposes_its_aiokafka_producer() -> None:
     assert callable(producer.create_batch) and callable(producer.send_batch)
     faust_producer._producer = producer
     assert faust_producer._ensure_producer() is producer
+    await producer.stop()  # never started: nothing to close but its own bookkeeping
