@@ -89,12 +89,19 @@ class Journal:
     observations: dict[str, Observation] = field(default_factory=dict)
 
 
+#: Whole counts are most of a ticket's sums: one float object for each small one, not a
+#: new one per sum (24 bytes each, a few per ticket). Equal values, so sums are unchanged.
+_FLOATS: dict[float, float] = {float(n): float(n) for n in range(-16, 17)}
+
+
 def _add(contrib: dict[ContribKey, float], key: ContribKey, value: float) -> None:
     old = contrib.get(key)
     if old is None:
-        contrib[pooled(key, key)] = 0.0 + value  # a float, as the sum always was
+        total = 0.0 + value  # a float, as the sum always was
+        contrib[pooled(key, key)] = _FLOATS.get(total, total)
     else:
-        contrib[key] = old + value
+        total = old + value
+        contrib[key] = _FLOATS.get(total, total)
 
 
 def _w(contrib: dict[ContribKey, float], metric: str, queue: str, t: float, value: float) -> None:
@@ -257,9 +264,11 @@ def tail_of(facts: Facts) -> dict[ContribKey, float]:
 
 def add_into(contrib: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
     """Add contributions to a ticket's sums (keys already pooled)."""
+    floats = _FLOATS
     for key, value in extra.items():
         old = contrib.get(key)
-        contrib[key] = 0.0 + value if old is None else old + value
+        total = 0.0 + value if old is None else old + value
+        contrib[key] = floats.get(total, total)
 
 
 def retract_from(contrib: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
@@ -270,7 +279,7 @@ def retract_from(contrib: dict[ContribKey, float], extra: dict[ContribKey, float
     for key, value in extra.items():
         left = contrib[key] - value
         if left:
-            contrib[key] = left
+            contrib[key] = _FLOATS.get(left, left)
         else:
             del contrib[key]
 

@@ -74,6 +74,9 @@ class Outcomes(Protocol):
     counted: dict[str, CounterKey]
 
 
+#: The walk's slot of each clock.
+_SLOT = {FIRST_REPLY: "_fr", NEXT_REPLY: "_nr", RESOLUTION: "_res"}
+
 #: The maps of SLA facts that recorded nothing: one shared empty dict, never written.
 NO_OUTCOMES: dict[Any, Any] = {}
 _UNSET: Any = object()
@@ -110,8 +113,10 @@ class _Walk:
     __slots__ = (
         "_backlog_for",
         "_backlog_s",
+        "_fr",
+        "_nr",
+        "_res",
         "ch",
-        "clocks",
         "ct",
         "ended",
         "first_reply_done",
@@ -131,7 +136,10 @@ class _Walk:
         self.policies = policies
         self.q, self.pr, self.ch = queue, priority, channel
         self.policy: SlaPolicy | None = policies.select(queue, priority, channel)
-        self.clocks: dict[str, _Clock] = {}
+        # The running clocks, one slot each (a dict per open ticket cost 184 bytes).
+        self._fr: _Clock | None = None
+        self._nr: _Clock | None = None
+        self._res: _Clock | None = None
         self.out: Outcomes = SlaFacts()
         # The backlog instant depends on the policy and the creation only: kept per policy.
         self._backlog_for: SlaPolicy | None = _UNSET
@@ -142,6 +150,11 @@ class _Walk:
         self.resolution_spans: list[float] = []
         self.unanswered_while_solved = False
         self.ended = False  # closed: nothing after it counts
+
+    @property
+    def clocks(self) -> tuple[_Clock, ...]:
+        """The running clocks, always in the order first reply, next reply, resolution."""
+        return tuple(c for c in (self._fr, self._nr, self._res) if c is not None)
 
     @classmethod
     def begin(cls, created: TicketEvent, policies: PolicySet) -> _Walk:
@@ -192,7 +205,7 @@ class _Walk:
 
     def advance(self, t: float) -> None:
         """Breach every running clock whose deadline passed before ``t``."""
-        for c in self.clocks.values():
+        for c in self.clocks:
             if c.deadline_s is not None and c.deadline_s < t:
                 self._breach(c, c.deadline_s)
 
@@ -234,7 +247,7 @@ class _Walk:
     def reselect(self, t: float, cause: str) -> None:
         """Queue or priority changed: choose the policy again and re-measure every clock."""
         self.policy = self.policies.select(self.q, self.pr, self.ch)
-        for c in self.clocks.values():
+        for c in self.clocks:
             self.measure(c, t, cause)
 
     # -- clock transitions -------------------------------------------------------------
@@ -245,14 +258,17 @@ class _Walk:
         spans = [] if spans is None else spans
         if accruing:
             spans += (t, t)
-        c = self.clocks[sla] = _Clock(sla, spans, accruing)
+        c = _Clock(sla, spans, accruing)
+        setattr(self, _SLOT[sla], c)
         self.measure(c, t, cause)
 
     def stop(self, sla: str, t: float) -> None:
         """Stop a clock: achieved unless it breached already."""
-        c = self.clocks.pop(sla, None)
+        slot = _SLOT[sla]
+        c = getattr(self, slot)
         if c is None:
             return
+        setattr(self, slot, None)
         if c.accruing:
             c.spans[-1] = t
         if c.cause is not None and c.breached_s is None:
@@ -260,7 +276,7 @@ class _Walk:
 
     def pause(self, t: float) -> None:
         """Pause the resolution clock (the ticket waits on the customer)."""
-        c = self.clocks.get(RESOLUTION)
+        c = self._res
         if c is not None and c.accruing:
             c.spans[-1] = t
             c.accruing = False
@@ -268,7 +284,7 @@ class _Walk:
 
     def resume(self, t: float, cause: str) -> None:
         """Resume the resolution clock; past its target already, it breaches now."""
-        c = self.clocks.get(RESOLUTION)
+        c = self._res
         if c is not None and not c.accruing:
             c.spans += (t, t)
             c.accruing = True
@@ -276,10 +292,10 @@ class _Walk:
 
     def cancel_all(self, t: float) -> None:
         """The ticket closed unsolved: every running cycle is cancelled."""
-        for c in self.clocks.values():
+        for c in self.clocks:
             if c.cause is not None and c.breached_s is None:
                 self._record(c, CANCELLED, t)
-        self.clocks.clear()
+        self._fr = self._nr = self._res = None
 
     # -- one event -----------------------------------------------------------------------
 
@@ -306,7 +322,7 @@ class _Walk:
                 self.unanswered_while_solved = False
             elif status == v.SOLVED:
                 self.unanswered_while_solved = True
-            elif self.first_reply_done and NEXT_REPLY not in self.clocks:
+            elif self.first_reply_done and self._nr is None:
                 self.start(NEXT_REPLY, t, ev.event_id)
         elif etype == v.TICKET_STATUS_CHANGED:
             new = f["status"]
@@ -354,7 +370,7 @@ class _Walk:
         live = []
         deadline: float | None = None
         try:
-            for c in self.clocks.values():
+            for c in self.clocks:
                 if c.cause is None:
                     continue
                 due = c.deadline_s
