@@ -199,6 +199,7 @@ class Report:
     memory_mix: ev.Mix | None = None
     idle_rss: int = 0
     replay_s: float | None = None
+    replay2_s: float | None = None
     replay_n: int = 0
     fresh: list[fr.FreshnessRun] = field(default_factory=list)
     floors: dict[int, tuple[float, float]] = field(default_factory=dict)
@@ -234,6 +235,7 @@ class Report:
                            "rss_growth": c.rss_growth}  # fmt: skip
         out["idle_rss"] = self.idle_rss
         out["replay_s"] = self.replay_s
+        out["replay2_s"] = self.replay2_s
         out["freshness"] = [
             {"rate": f.rate, "p50_upper": f.percentile(0.5, "upper"),
              "p99_upper": f.percentile(0.99, "upper"), "p50_lower": f.percentile(0.5, "lower"),
@@ -340,6 +342,9 @@ def table(r: Report) -> str:
                      f"1,000,000 in <= {GOAL_REPLAY_S:g} s",
                      _verdict(r.replay_s <= GOAL_REPLAY_S)
                      if r.replay_n >= GOAL_REPLAY_N else "n/a"))  # fmt: skip
+        if r.replay2_s is not None:
+            rows.append((f"  the same with 2 workers ({a.partitions} partitions)",
+                         f"{r.replay2_s:.1f} s", "", ""))  # fmt: skip
     elif r.pipe:
         proj = GOAL_REPLAY_N / r.pipe.rate + r.publish_s * GOAL_REPLAY_N / a.events
         rows.append(("replay of 1,000,000 end to end (projected)",
@@ -606,30 +611,41 @@ class Bench:
     # -- replay
 
     def replay(self) -> None:
-        """Worker first, then publish N events at full speed: end to end."""
+        """Worker(s) first, then publish N events at full speed: end to end, 1 and 2 workers."""
         a = self.args
         if a.replay == "no" or (a.replay == "auto" and a.events < GOAL_REPLAY_N):
             say(f"  skipped ({a.events:,} < {GOAL_REPLAY_N:,} events; BENCH_REPLAY=yes runs "
                 "it anyway): the table shows a projection from (b)")  # fmt: skip
             return
-        topic = f"bench.replay-{self.run_id}"
+        self.report.replay_n = len(self.records)
+        self.report.replay_s = self._replay(1)
+        self.report.replay2_s = self._replay(2)
+
+    def _replay(self, workers: int) -> float:
+        a = self.args
+        topic = f"bench.replay{workers}-{self.run_id}"
         ev.create_topic(self.broker.bootstrap_servers, topic, a.partitions)
-        w = self.worker("replay", topic=topic).spawn()
+        ws = [self.worker(f"replay{workers}", topic=topic).spawn() for _ in range(workers)]
         try:
-            w.wait_ready()
+            for w in ws:
+                w.wait_ready()
+            if workers > 1:
+                time.sleep(2.0)  # the group settles: both own partitions before the clock starts
             t0 = time.time()
             pub = asyncio.run(ev.publish(self.broker.bootstrap_servers, topic, self.records))
-            say(f"  published {len(self.records):,} events in {pub:.1f} s")
-            run = measure([w], len(self.records), broker_pid=self._broker_pid(),
-                          timeout_s=self.timeout_for(len(self.records)), poll_s=1.0)  # fmt: skip
+            say(f"  {workers} worker(s): published {len(self.records):,} events in {pub:.1f} s")
+            run = measure(ws, len(self.records), broker_pid=self._broker_pid(),
+                          timeout_s=self.timeout_for(len(self.records)), poll_s=1.0,
+                          partitions=a.partitions)  # fmt: skip
         finally:
-            w.stop()
-        self.report.replay_s = run.samples[run.i_end].t - t0
-        self.report.replay_n = len(self.records)
+            for w in ws:
+                w.stop()
+        took = run.samples[run.i_end].t - t0
         say(
-            f"  first publish to every event accounted: {self.report.replay_s:.1f} s "
+            f"  {workers} worker(s): first publish to every event accounted: {took:.1f} s "
             f"(end seen to within {run.end_resolution_s:.1f} s)"
         )
+        return took
 
     # -- freshness
 

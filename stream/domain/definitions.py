@@ -60,6 +60,12 @@ DEFAULT_BACKLOG_AGE_S: Final = 24 * 3600.0
 DEFAULT_MAX_QUEUES: Final = 500
 DEFAULT_ORPHAN_TIMEOUT_S: Final = 600.0
 DEFAULT_MAX_FUTURE_SKEW_S: Final = 300.0
+# A ticket's state is one changelog record, and a Kafka topic takes 1 MiB per record by
+# default: about 170 bytes per kept event, and the raw bytes of each held one (escaped, up to
+# twice that). Beyond these a ticket's further events are dead-lettered as too large, so a
+# runaway producer cannot grow one record past what the broker accepts.
+DEFAULT_MAX_TICKET_EVENTS: Final = 2000
+DEFAULT_MAX_HELD_BYTES: Final = 256 * 1024
 # Closed tickets are forgotten once their window contributions have expired (48 h) plus an
 # hour of grace; solved ones once no reopen can change FCR any more (7 days) plus a day.
 DEFAULT_CLOSED_RETENTION_S: Final = 49 * 3600.0

@@ -41,6 +41,8 @@ DEAD_LETTER = "dead_letter"
 OpenInfo = tuple[str, str, float, float, tuple[LiveClock, ...]]
 
 TICKET_CLOSED = "ticket_closed"
+#: The contract's ``too_large`` reason, here for a ticket at its limits (see TicketRules).
+TICKET_TOO_LARGE = "too_large"
 #: Tickets with more events than this keep an index of their event ids (see TicketState).
 _INDEX_FROM = 16
 UNKNOWN_TICKET = "unknown_ticket"
@@ -83,6 +85,8 @@ class Outcome:
     was_open: OpenInfo | None = None
     now_open: OpenInfo | None = None
     next_deadline_s: float | None = None
+    #: False when the ticket's state is exactly as before (nothing to write).
+    changed: bool = True
 
 
 @dataclass(slots=True)
@@ -162,9 +166,19 @@ class TicketState:
             if existing.src == src:
                 return Outcome(ACCOUNTED)
             return Outcome(DUPLICATE)
+        if len(self.events) + len(self.held) >= rules.max_events:
+            return self._too_large(raw, src, f"ticket {self.ticket_id!r} already keeps "
+                                   f"{rules.max_events} events, the most one ticket keeps "
+                                   "(MAX_TICKET_EVENTS)")  # fmt: skip
+        waiting = self.facts.created_at is None and event["type"] != v.TICKET_CREATED
+        if waiting and sum(len(h.raw) for h in self.held) + len(raw) > rules.max_held_bytes:
+            return self._too_large(raw, src, f"ticket {self.ticket_id!r} already holds "
+                                   f"{len(self.held)} events waiting for its ticket.created; "
+                                   f"this one would take them over {rules.max_held_bytes} "
+                                   "bytes (MAX_HELD_BYTES)")  # fmt: skip
         self.seq += 1
         rec = TicketEvent.from_event(event, t=t, seq=self.seq, src=src, via=via)
-        if self.facts.created_at is None and rec.type != v.TICKET_CREATED:
+        if waiting:
             self.held = [*self.held, HeldEvent(rec, raw, now_wall_s)]
             return Outcome(HELD)
         if (self.walk is not None and rec.type != v.TICKET_CREATED
@@ -266,6 +280,11 @@ class TicketState:
         outcome.was_open, outcome.now_open = was_open, self.open_info
         outcome.next_deadline_s = sla.next_deadline_s
         return outcome
+
+    def _too_large(self, raw: bytes, src: str, detail: str) -> Outcome:
+        """Dead-letter an event the ticket has no room for; the state stays as it was."""
+        dead = DeadLetter(raw, TICKET_TOO_LARGE, detail, src)
+        return Outcome(DEAD_LETTER, dead_letters=[dead], changed=False)
 
     def _count(self, counted: dict[str, CounterKey], outcome: Outcome) -> None:
         for fact_id, key in counted.items():

@@ -8,7 +8,9 @@ from stream.domain.definitions import (
     DEFAULT_BACKLOG_AGE_S,
     DEFAULT_CLOSED_RETENTION_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_HELD_BYTES,
     DEFAULT_MAX_QUEUES,
+    DEFAULT_MAX_TICKET_EVENTS,
     DEFAULT_ORPHAN_TIMEOUT_S,
     DEFAULT_SOLVED_RETENTION_S,
 )
@@ -29,6 +31,8 @@ class ProcessorConfig:
     max_message_bytes: int = 65536
     default_backlog_age_s: float = DEFAULT_BACKLOG_AGE_S
     max_queues: int = DEFAULT_MAX_QUEUES
+    max_ticket_events: int = DEFAULT_MAX_TICKET_EVENTS
+    max_held_bytes: int = DEFAULT_MAX_HELD_BYTES
     closed_retention_s: float = DEFAULT_CLOSED_RETENTION_S
     solved_retention_s: float = DEFAULT_SOLVED_RETENTION_S
     policies: PolicySet = field(default_factory=lambda: PolicySet(()))
@@ -41,6 +45,8 @@ class ProcessorConfig:
             fcr_reopen_window_s=self.fcr_reopen_window_s,
             policies=self.policies,
             default_backlog_age_s=self.default_backlog_age_s,
+            max_events=self.max_ticket_events,
+            max_held_bytes=self.max_held_bytes,
         )
 
     @property

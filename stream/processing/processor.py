@@ -281,7 +281,7 @@ class Processor:
             self.held[p].add(key)
         else:
             self.held[p].discard(key)
-        if outcome.status not in (DUPLICATE, ACCOUNTED):
+        if outcome.status not in (DUPLICATE, ACCOUNTED) and outcome.changed:
             self._write(p, key, state)
 
     def _absorb(self, p: int, key: str, state: TicketState, outcome: Outcome) -> None:

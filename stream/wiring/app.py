@@ -106,6 +106,8 @@ def create_app(settings: WorkerSettings) -> tuple[faust.App, Runtime]:
         max_message_bytes=settings.max_message_bytes,
         default_backlog_age_s=settings.default_backlog_age_s,
         max_queues=settings.max_queues,
+        max_ticket_events=settings.max_ticket_events,
+        max_held_bytes=settings.max_held_bytes,
         closed_retention_s=settings.closed_retention_s,
         solved_retention_s=settings.solved_retention_s,
         policies=load_policies(settings.policies),

@@ -12,7 +12,9 @@ from stream.domain.definitions import (
     DEFAULT_BACKLOG_AGE_S,
     DEFAULT_CLOSED_RETENTION_S,
     DEFAULT_MAX_FUTURE_SKEW_S,
+    DEFAULT_MAX_HELD_BYTES,
     DEFAULT_MAX_QUEUES,
+    DEFAULT_MAX_TICKET_EVENTS,
     DEFAULT_ORPHAN_TIMEOUT_S,
     DEFAULT_SOLVED_RETENTION_S,
 )
@@ -71,6 +73,18 @@ class WorkerSettings(BaseSettings):
         description="Forget solved tickets after this.",
     )
     max_message_bytes: int = Field(65536, ge=1024)
+    max_ticket_events: int = Field(
+        DEFAULT_MAX_TICKET_EVENTS,
+        ge=10,
+        description="Events one ticket keeps; further ones are dead-lettered (too_large), "
+        "so that no ticket's changelog record outgrows what the broker accepts.",
+    )
+    max_held_bytes: int = Field(
+        DEFAULT_MAX_HELD_BYTES,
+        ge=1024,
+        description="Raw bytes of the events one ticket holds while its ticket.created has "
+        "not arrived; an event beyond it is dead-lettered (too_large).",
+    )
     batch_size: int = Field(5000, ge=1, description="Events applied per batch.")
     batch_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a batch.")
     stream_handoff: bool = Field(
