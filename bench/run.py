@@ -80,8 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--events",
         type=int,
-        default=int(_env("EVENTS", 500_000)),
-        help="events in the topic (BENCH_EVENTS, default 500000)",
+        default=int(_env("EVENTS", 1_000_000)),
+        help="events in the topic (BENCH_EVENTS, default 1000000)",
     )
     p.add_argument("--seed", type=int, default=int(_env("SEED", 42)))
     p.add_argument("--partitions", type=int, default=int(_env("PARTITIONS", 4)))
