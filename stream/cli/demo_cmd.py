@@ -81,6 +81,19 @@ def run_demo(*, web_port: int, rate: float, seed: int) -> int:
                 print("the worker did not become ready", file=sys.stderr)
                 return 1
             time.sleep(0.5)
+        # The URLs first: the pages fill in while the history streams in (a fast worker is
+        # showing numbers long before the backfill's replay has finished).
+        print(
+            f"\nsupportpulse demo is running:\n"
+            f"  wall (TV)    {base}/wall\n"
+            f"  metrics      {base}/metrics\n"
+            f"  summary      {base}/api/summary\n"
+            f"  staffing     {base}/api/staffing\n"
+            f"  readiness    {base}/readyz\n"
+            f"Backfilling the last {BACKFILL_S / 3600:g} hours, then live traffic at {rate:g} "
+            "tickets/minute. Press Ctrl-C to stop.\n",
+            flush=True,
+        )
         history = workdir / "backfill.jsonl"
         subprocess.run(_cli("simulate", "--out", str(history), "--duration", str(BACKFILL_S),
                             "--rate", str(rate), "--seed", str(seed)), check=True)  # fmt: skip
@@ -88,17 +101,7 @@ def run_demo(*, web_port: int, rate: float, seed: int) -> int:
                        check=True)  # fmt: skip
         traffic = _spawn("simulate", "--broker", broker.url, "--rate", str(rate),
                          "--seed", str(seed + 1))  # fmt: skip
-        print(
-            f"\nsupportpulse demo is running (the last {BACKFILL_S / 3600:g} hours backfilled, "
-            f"then live traffic at {rate:g} tickets/minute):\n"
-            f"  wall (TV)    {base}/wall\n"
-            f"  metrics      {base}/metrics\n"
-            f"  summary      {base}/api/summary\n"
-            f"  staffing     {base}/api/staffing\n"
-            f"  readiness    {base}/readyz\n"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
+        print(f"backfill done; live traffic at {rate:g} tickets/minute", flush=True)
         while worker.poll() is None and traffic.poll() is None:
             time.sleep(0.5)
         print("a demo process exited unexpectedly", file=sys.stderr)

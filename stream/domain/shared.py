@@ -42,7 +42,7 @@ def trim() -> None:
         _pool.clear()
 
 
-_fields: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+_fields: dict[int, dict[str, Any]] = {}
 
 
 def share_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -50,15 +50,17 @@ def share_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
     Most events of a kind keep the same few values (an agent's public message, a status
     change to ``solved``): one dict for all of them instead of one per event, which was a
-    third of an event's memory. The pool is bounded like the other.
+    third of an event's memory. The pool is keyed by the content's hash, so a content seen
+    only once (a queue name of its own) costs an int and a slot, about 70 bytes; a
+    different content with the same hash is simply not shared. Bounded like the other pool.
     """
     try:
-        key = tuple(fields.items())
-        found = _fields.get(key)
+        key = hash((*fields, *fields.values()))
     except TypeError:  # an unhashable value: kept as it is
         return fields
+    found = _fields.get(key)
     if found is not None:
-        return found
+        return found if found == fields else fields
     if len(_fields) > MAX_SHARED:
         _fields.clear()
     _fields[key] = fields

@@ -97,7 +97,7 @@ class TicketState:
     partition: int
     events: list[TicketEvent] = field(default_factory=list)
     # Held and observed are empty for most open tickets: they share one empty object until
-    # they get an entry (never mutated while shared: see _hold and _observe).
+    # they get an entry (never mutated while shared: apply and the refresh replace them).
     held: list[HeldEvent] = field(default_factory=lambda: _NO_HELD)
     seq: int = 0
     counted: dict[str, CounterKey] = field(default_factory=dict)
