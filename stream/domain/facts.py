@@ -35,9 +35,9 @@ class Facts:
     """The derived facts of one ticket and their contributions to the aggregates.
 
     It is also the state of the fold over the ticket's events after the last one (the
-    ``_``-free fields below ``after_close`` are what the fold carries besides the facts),
-    so an event that sorts after every other continues it with :func:`step` instead of
-    walking the whole history again.
+    fields after ``after_close`` are what the fold carries besides the facts), so an event
+    that sorts after every other continues it with :func:`step` instead of walking the
+    whole history again.
     """
 
     created_at: float | None = None
