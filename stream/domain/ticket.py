@@ -15,19 +15,14 @@ from stream.domain.facts import (
     ContribKey,
     CounterKey,
     Facts,
-    Journal,
     Observation,
-    add_into,
     contribution_delta,
-    derive,
-    retract_from,
-    step,
-    tail_of,
 )
 from stream.domain.records import TicketEvent
 from stream.domain.rules import TicketRules
 from stream.domain.shared import share, share_str
-from stream.domain.sla_clocks import NO_OUTCOMES, LiveClock, SlaFacts, SlaWalk, walk
+from stream.domain.sla_clocks import LiveClock, SlaFacts, SlaWalk
+from stream.domain.ticket_fold import Moved, derive_all, finish_again, fold_in
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -197,88 +192,39 @@ class TicketState:
         Only the SLA tail (breaches up to the processing clock) can change: the events are
         the same.
         """
-        outcome = Outcome(APPLIED)
         if self.walk is None:
-            return outcome
+            return Outcome(APPLIED)
         was_open = self.open_info
-        old = self.sla
-        sla = self.walk.finish(now_s, rules.default_backlog_age_s)
-        facts = self.facts
-        retract_from(facts.contrib, old.contrib)
-        for fact_id in old.counted:
-            del facts.counted[fact_id]
-        add_into(facts.contrib, sla.contrib)
-        facts.counted.update(sla.counted)
-        delta = dict(sla.contrib)
-        _subtract(delta, old.contrib)
-        outcome.delta = {k: d for k, d in delta.items() if d}
-        self._count(sla.counted, outcome)
-        self.sla = sla
-        outcome.was_open, outcome.now_open = was_open, self.open_info
-        outcome.next_deadline_s = sla.next_deadline_s
-        return outcome
+        moved = finish_again(self.facts, self.walk, self.sla, rules, now_s)
+        return self._moved(moved, Outcome(APPLIED), was_open)
 
     def _append(self, rec: TicketEvent, raw: bytes, rules: TicketRules, now_s: float) -> Outcome:
-        """Fold in an event that sorts after every other: the same facts as a whole walk.
-
-        The facts and the SLA walk move on by one step; the tails (what depends on their end
-        state, and breaches up to the processing clock) are retracted and added again.
-        """
-        facts, w = self.facts, self.walk
-        assert w is not None
-        if facts.closed:
+        """Fold in an event that sorts after every other: the same facts as a whole walk."""
+        assert self.walk is not None
+        if self.facts.closed:
             # Ordered after the close: it never becomes part of the ticket.
             return Outcome(DEAD_LETTER, dead_letters=[self._after_close(rec, raw)])
         was_open = self.open_info
         self.events.append(rec)
         if self._ids is not None:
             self._ids[rec.event_id] = rec
-        old_tail, old_sla = tail_of(facts), self.sla
-        # One journal for both steps: their keys never meet (facts and SLA metrics).
-        journal = Journal()
-        step(facts, rec, rules.fcr_reopen_window_s, journal)
-        w.out = journal
-        w.step(rec)
-        w.out = _NO_OUT
-        sla = w.finish(now_s, rules.default_backlog_age_s)
-        new_tail = tail_of(facts)
-        contrib, counted = facts.contrib, facts.counted
-        if old_tail:
-            retract_from(contrib, old_tail)
-        if old_sla.contrib:
-            retract_from(contrib, old_sla.contrib)
-        for fact_id in old_sla.counted:
-            del counted[fact_id]
-        add_into(contrib, journal.contrib)
-        add_into(contrib, new_tail)
-        if sla.contrib:
-            add_into(contrib, sla.contrib)
-        if journal.counted:
-            counted.update(journal.counted)
-        if sla.counted:
-            counted.update(sla.counted)
-        if journal.observations:
-            if facts.observations is _EMPTY:
-                facts.observations = {}
-            facts.observations.update(journal.observations)
-        delta = journal.contrib  # the journal is this step's own: it becomes the delta
-        _plus(delta, new_tail)
-        _plus(delta, sla.contrib)
-        _subtract(delta, old_tail)
-        _subtract(delta, old_sla.contrib)
-        outcome = Outcome(APPLIED, applied=1)
-        outcome.delta = {k: d for k, d in delta.items() if d}
-        self._count(journal.counted, outcome)
-        self._count(sla.counted, outcome)
-        for obs_id, obs in journal.observations.items():
+        moved = fold_in(self.facts, self.walk, self.sla, rec, rules, now_s)
+        return self._moved(moved, Outcome(APPLIED, applied=1), was_open)
+
+    def _moved(self, moved: Moved, outcome: Outcome, was_open: OpenInfo | None) -> Outcome:
+        """Adopt a move of the fold; the outcome says what changed in the aggregates."""
+        outcome.delta = moved.delta
+        for counted in moved.counted:
+            self._count(counted, outcome)
+        for obs_id, obs in moved.observations.items():
             if obs_id not in self.observed:
                 if self.observed is _NO_OBSERVED:
                     self.observed = {}
                 self.observed[obs_id] = obs
                 outcome.new_observations.append(obs)
-        self.sla = sla
+        self.sla = moved.sla
         outcome.was_open, outcome.now_open = was_open, self.open_info
-        outcome.next_deadline_s = sla.next_deadline_s
+        outcome.next_deadline_s = moved.sla.next_deadline_s
         return outcome
 
     def _too_large(self, raw: bytes, src: str, detail: str) -> Outcome:
@@ -308,7 +254,7 @@ class TicketState:
             bisect.insort(self.events, rec, key=lambda e: e.order)
             if self._ids is not None:
                 self._ids[rec.event_id] = rec
-        new, sla, self.walk = _derive(self.events, rules, now_s)
+        new, sla, self.walk = derive_all(self.events, rules, now_s)
         outcome = Outcome(APPLIED)
         for i, (rec, raw) in enumerate(items):
             if rec.event_id in new.after_close and rec.event_id not in old.after_close:
@@ -395,7 +341,7 @@ class TicketState:
             }
             or _NO_OBSERVED,
         )
-        state.facts, state.sla, state.walk = _derive(events, rules, now_s)
+        state.facts, state.sla, state.walk = derive_all(events, rules, now_s)
         return state
 
 
@@ -404,47 +350,12 @@ def derive_ticket(
 ) -> tuple[Facts, SlaFacts]:
     """All facts of a ticket: the event facts plus its SLA clocks at processing clock ``now_s``.
 
-    The SLA contributions and counted outcomes are merged into the facts, so one delta and
-    one counted map cover both; the SLA facts keep their live clocks and, in their own maps,
-    only the breaches that the processing clock decided (the tail a later clock redoes).
+    See :func:`stream.domain.ticket_fold.derive_all`.
     """
-    facts, sla, _ = _derive(events, rules, now_s)
+    facts, sla, _ = derive_all(events, rules, now_s)
     return facts, sla
-
-
-def _derive(
-    events: list[TicketEvent], rules: TicketRules, now_s: float
-) -> tuple[Facts, SlaFacts, SlaWalk | None]:
-    facts = derive(events, fcr_reopen_window_s=rules.fcr_reopen_window_s)
-    if facts.created_at is None:
-        return facts, SlaFacts(), None
-    w = walk(events, rules.policies)
-    assert w is not None
-    walked, w.out = w.out, _NO_OUT
-    sla = w.finish(now_s, rules.default_backlog_age_s)
-    add_into(facts.contrib, walked.contrib)
-    facts.counted.update(walked.counted)
-    add_into(facts.contrib, sla.contrib)
-    facts.counted.update(sla.counted)
-    if not facts.observations:
-        facts.observations = _EMPTY  # most open tickets observed nothing yet
-    return facts, sla, w
-
-
-def _plus(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
-    for key, value in extra.items():
-        into[key] = into.get(key, 0.0) + value
-
-
-def _subtract(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
-    for key, value in extra.items():
-        into[key] = into.get(key, 0.0) - value
 
 
 #: Shared empty values of tickets with nothing held or observed (see TicketState).
 _NO_HELD: list[HeldEvent] = []
 _NO_OBSERVED: dict[str, Observation] = {}
-#: One shared empty map (SLA facts with no tail, facts with no observations); never written.
-_EMPTY: dict[Any, Any] = NO_OUTCOMES
-#: Where a stored walk would record outcomes: never written, each step swaps in a journal.
-_NO_OUT = SlaFacts(_EMPTY, _EMPTY)
