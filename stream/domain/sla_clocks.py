@@ -359,16 +359,23 @@ class _Walk:
             self.pr = f["priority"]
             self.reselect(t, ev.event_id)
 
-    def finish(self, now_s: float, default_backlog_age_s: float) -> SlaFacts:
+    def finish(
+        self, now_s: float, default_backlog_age_s: float, previous: SlaFacts | None = None
+    ) -> SlaFacts:
         """The clocks at the processing clock, leaving the walk as it was.
 
         Breaches up to ``now_s`` are recorded in the result's maps (and only those): the
         walk can go on with a later event, and a later ``now_s`` finishes it again.
+        ``previous`` (the last finish, if any) is returned itself when nothing changed, and
+        its live clocks are reused where they are equal: most events move no clock, and
+        every object a ticket keeps is one more for the garbage collector to walk.
         """
         walked = self.out
         tail: SlaFacts | None = None  # maps made only when a breach is recorded
-        live = []
+        old = () if previous is None else previous.live
+        live: list[LiveClock] = []
         deadline: float | None = None
+        clock: tuple[str, float | None, float | None, float | None]
         try:
             for c in self.clocks:
                 if c.cause is None:
@@ -378,21 +385,36 @@ class _Walk:
                     if tail is None:
                         self.out = tail = SlaFacts()
                     self._record(c, BREACHED, due)
-                    live.append(LiveClock(c.sla, due, None, None))
+                    clock = (c.sla, due, None, None)
                 else:
                     if due is not None and (deadline is None or due < deadline):
                         deadline = due
-                    live.append(LiveClock(c.sla, c.breached_s, due, c.at_risk_s))
+                    clock = (c.sla, c.breached_s, due, c.at_risk_s)
+                i = len(live)
+                same = old[i] if i < len(old) else None
+                if same is not None and (same.sla, same.breached_s, same.deadline_s,
+                                         same.at_risk_s) == clock:  # fmt: skip
+                    live.append(same)
+                else:
+                    live.append(LiveClock(*clock))
         finally:
             self.out = walked
-        if tail is None:
-            tail = SlaFacts(NO_OUTCOMES, NO_OUTCOMES)
-        tail.live, tail.next_deadline_s = tuple(live), deadline
+        backlog_after_s = None
         if self.status in v.UNSOLVED:
             if self._backlog_for is not self.policy:
                 self._backlog_for = self.policy
                 self._backlog_s = _backlog_after(self.policy, self.ct, default_backlog_age_s)
-            tail.backlog_after_s = self._backlog_s
+            backlog_after_s = self._backlog_s
+        if (tail is None and previous is not None and not previous.contrib
+                and not previous.counted and len(live) == len(old)
+                and all(a is b for a, b in zip(live, old, strict=True))
+                and previous.next_deadline_s == deadline
+                and previous.backlog_after_s == backlog_after_s):  # fmt: skip
+            return previous
+        if tail is None:
+            tail = SlaFacts(NO_OUTCOMES, NO_OUTCOMES)
+        tail.live, tail.next_deadline_s = tuple(live), deadline
+        tail.backlog_after_s = backlog_after_s
         return tail
 
 

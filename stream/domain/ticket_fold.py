@@ -90,7 +90,7 @@ def fold_in(
     w.out = journal
     w.step(rec)
     w.out = _NO_OUT
-    sla = w.finish(now_s, rules.default_backlog_age_s)
+    sla = w.finish(now_s, rules.default_backlog_age_s, old_sla)
     new_tail = tail_of(facts)
     contrib, counted = facts.contrib, facts.counted
     if old_tail:
@@ -121,7 +121,7 @@ def finish_again(
     facts: Facts, w: SlaWalk, old_sla: SlaFacts, rules: TicketRules, now_s: float
 ) -> Moved:
     """Finish the clocks at another processing clock: only the SLA tail can change."""
-    sla = w.finish(now_s, rules.default_backlog_age_s)
+    sla = w.finish(now_s, rules.default_backlog_age_s, old_sla)
     _retract_sla(facts, old_sla)
     add_into(facts.contrib, sla.contrib)
     facts.counted.update(sla.counted)
