@@ -216,12 +216,7 @@ class TicketState:
         outcome.delta = moved.delta
         for counted in moved.counted:
             self._count(counted, outcome)
-        for obs_id, obs in moved.observations.items():
-            if obs_id not in self.observed:
-                if self.observed is _NO_OBSERVED:
-                    self.observed = {}
-                self.observed[obs_id] = obs
-                outcome.new_observations.append(obs)
+        self._observe(moved.observations, outcome)
         self.sla = moved.sla
         outcome.was_open, outcome.now_open = was_open, self.open_info
         outcome.next_deadline_s = moved.sla.next_deadline_s
@@ -233,10 +228,20 @@ class TicketState:
         return Outcome(DEAD_LETTER, dead_letters=[dead], changed=False)
 
     def _count(self, counted: dict[str, CounterKey], outcome: Outcome) -> None:
+        """Facts counted for the first time go to the outcome (counters never go down)."""
         for fact_id, key in counted.items():
             if fact_id not in self.counted:
                 self.counted[fact_id] = key
                 outcome.new_counts.append(key)
+
+    def _observe(self, observations: dict[str, Observation], outcome: Outcome) -> None:
+        """Observations made for the first time go to the outcome (histograms keep them)."""
+        for obs_id, obs in observations.items():
+            if obs_id not in self.observed:
+                if self.observed is _NO_OBSERVED:
+                    self.observed = {}
+                self.observed[obs_id] = obs
+                outcome.new_observations.append(obs)
 
     def _after_close(self, rec: TicketEvent, raw: bytes) -> DeadLetter:
         return DeadLetter(
@@ -277,16 +282,8 @@ class TicketState:
         was_open = self.open_info
         self.facts, self.sla = new, sla
         outcome.delta = contribution_delta(old.contrib, new.contrib)
-        for fact_id, key in new.counted.items():
-            if fact_id not in self.counted:
-                self.counted[fact_id] = key
-                outcome.new_counts.append(key)
-        for obs_id, obs in new.observations.items():
-            if obs_id not in self.observed:
-                if self.observed is _NO_OBSERVED:
-                    self.observed = {}
-                self.observed[obs_id] = obs
-                outcome.new_observations.append(obs)
+        self._count(new.counted, outcome)
+        self._observe(new.observations, outcome)
         outcome.was_open, outcome.now_open = was_open, self.open_info
         outcome.next_deadline_s = sla.next_deadline_s
         return outcome
