@@ -56,12 +56,14 @@ class TicketEvent:
         # Types and field values (queues, statuses, authors...) repeat across thousands of
         # tickets: one interned copy each (see stream.domain.shared).
         via = src if via == src else via  # one string when not re-keyed
-        if etype == v.INTERACTION_COMPLETED:  # a handle time of its own: nothing to share
-            handle = (float(event.get("talk_seconds", 0)) + float(event.get("hold_seconds", 0))
-                      + float(event.get("wrap_seconds", 0)))  # fmt: skip
-            return cls(event["event_id"], etype, t, seq, src, via, {"handle": handle})
         fields = {k: share_str(event.get(k)) for k in _KEPT_FIELDS.get(etype, ())}
-        return cls(event["event_id"], etype, t, seq, src, via, share_fields(fields))
+        if etype == v.INTERACTION_COMPLETED:
+            fields["handle"] = (
+                float(event.get("talk_seconds", 0))
+                + float(event.get("hold_seconds", 0))
+                + float(event.get("wrap_seconds", 0))
+            )
+        return cls(event["event_id"], etype, t, seq, src, via, _shared(etype, fields))
 
     @property
     def order(self) -> tuple[float, int]:
@@ -76,8 +78,12 @@ class TicketEvent:
     def from_list(cls, data: list[Any]) -> TicketEvent:
         """Inverse of :meth:`to_list`."""
         event_id, etype, t, seq, src, via, fields = data
+        etype = share_str(etype)
         fields = {k: share_str(x) for k, x in fields.items()}
-        if etype != v.INTERACTION_COMPLETED:
-            fields = share_fields(fields)
         via = src if via == src else via
-        return cls(event_id, share_str(etype), float(t), int(seq), src, via, fields)
+        return cls(event_id, etype, float(t), int(seq), src, via, _shared(etype, fields))
+
+
+def _shared(etype: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The pooled copy of an event's fields; an interaction's handle time is its own."""
+    return fields if etype == v.INTERACTION_COMPLETED else share_fields(fields)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stream.domain import vocabulary as v
-from stream.domain.facts import ContribKey, CounterKey
+from stream.domain.facts import ContribKey, CounterKey, add_into
 from stream.domain.policies import PolicySet, SlaPolicy
 from stream.domain.records import TicketEvent
 from stream.domain.shared import share
@@ -459,8 +459,7 @@ def derive_sla(
     assert isinstance(out, SlaFacts)  # a fresh walk records in its own SlaFacts
     tail = w.finish(now_s, default_backlog_age_s)
     out.counted.update(tail.counted)
-    for key, value in tail.contrib.items():
-        out.contrib[key] = out.contrib.get(key, 0.0) + value
+    add_into(out.contrib, tail.contrib)
     out.live, out.backlog_after_s = tail.live, tail.backlog_after_s
     out.next_deadline_s = tail.next_deadline_s
     return out

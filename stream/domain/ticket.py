@@ -21,7 +21,7 @@ from stream.domain.facts import (
 from stream.domain.records import TicketEvent
 from stream.domain.rules import TicketRules
 from stream.domain.shared import share, share_str
-from stream.domain.sla_clocks import LiveClock, SlaFacts, SlaWalk
+from stream.domain.sla_clocks import NO_OUTCOMES, LiveClock, SlaFacts, SlaWalk
 from stream.domain.ticket_fold import Moved, derive_all, finish_again, fold_in
 
 APPLIED = "applied"
@@ -355,4 +355,4 @@ def derive_ticket(
 
 #: Shared empty values of tickets with nothing held or observed (see TicketState).
 _NO_HELD: list[HeldEvent] = []
-_NO_OBSERVED: dict[str, Observation] = {}
+_NO_OBSERVED: dict[str, Observation] = NO_OUTCOMES

@@ -18,7 +18,6 @@ so the result is exactly that of a whole derivation
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from stream.domain.facts import (
     ContribKey,
@@ -36,10 +35,8 @@ from stream.domain.records import TicketEvent
 from stream.domain.rules import TicketRules
 from stream.domain.sla_clocks import NO_OUTCOMES, SlaFacts, SlaWalk, walk
 
-#: One shared empty map (SLA facts with no tail, facts with no observations); never written.
-EMPTY: dict[Any, Any] = NO_OUTCOMES
 #: Where a stored walk would record outcomes: never written, each step swaps in a journal.
-_NO_OUT = SlaFacts(EMPTY, EMPTY)
+_NO_OUT = SlaFacts(NO_OUTCOMES, NO_OUTCOMES)
 
 
 @dataclass(slots=True)
@@ -74,7 +71,7 @@ def derive_all(
     add_into(facts.contrib, sla.contrib)
     facts.counted.update(sla.counted)
     if not facts.observations:
-        facts.observations = EMPTY  # most open tickets observed nothing yet
+        facts.observations = NO_OUTCOMES  # most open tickets observed nothing yet
     return facts, sla, w
 
 
@@ -105,12 +102,12 @@ def fold_in(
     if sla.counted:
         counted.update(sla.counted)
     if journal.observations:
-        if facts.observations is EMPTY:
+        if facts.observations is NO_OUTCOMES:
             facts.observations = {}
         facts.observations.update(journal.observations)
     delta = journal.contrib  # the journal is this step's own: it becomes the delta
-    _plus(delta, new_tail)
-    _plus(delta, sla.contrib)
+    add_into(delta, new_tail)
+    add_into(delta, sla.contrib)
     _minus(delta, old_tail)
     _minus(delta, old_sla.contrib)
     return Moved(sla, {k: d for k, d in delta.items() if d}, [journal.counted, sla.counted],
@@ -135,11 +132,6 @@ def _retract_sla(facts: Facts, old_sla: SlaFacts) -> None:
         retract_from(facts.contrib, old_sla.contrib)
     for fact_id in old_sla.counted:
         del facts.counted[fact_id]
-
-
-def _plus(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
-    for key, value in extra.items():
-        into[key] = into.get(key, 0.0) + value
 
 
 def _minus(into: dict[ContribKey, float], extra: dict[ContribKey, float]) -> None:
